@@ -1,0 +1,7 @@
+"""``python -m detection``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

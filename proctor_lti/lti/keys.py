@@ -1,0 +1,112 @@
+"""The tool's own RSA key pairs: creation, rotation, publication.
+
+States: next -> active -> retired. The JWKS (/lti/jwks/) publishes the active key and the next
+key, so a platform that caches our key set already knows the next key before we sign with it.
+
+Rotation is two steps, each one `tool_key_rotate()` (or `manage.py rotate_tool_key`):
+
+1. no next key yet: create one in state `next`. It is published, nothing is signed with it.
+   Wait at least as long as platforms cache our key set (our JWKS says max-age=3600).
+2. a next key exists: it becomes `active` (we sign with it from now on) and the previously
+   active key becomes `retired` (no longer published, kept for the record).
+
+Private keys stay in the ToolKey table: never in admin pages, logs, fixtures or git.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ToolKey
+
+KEY_SIZE = 2048
+
+
+def _generate_pem() -> tuple[str, dict[str, Any]]:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    algorithm = jwt.get_algorithm_by_name("RS256")
+    public_jwk = json.loads(algorithm.to_jwk(private_key.public_key()))
+    return pem, public_jwk
+
+
+def tool_key_create(*, state: str = ToolKey.State.NEXT) -> ToolKey:
+    """Generate a new RSA-2048 key pair and store it in `state` (next by default)."""
+    pem, public_jwk = _generate_pem()
+    kid = uuid.uuid4().hex
+    public_jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return ToolKey.objects.create(
+        kid=kid,
+        state=state,
+        private_key_pem=pem,
+        public_jwk=public_jwk,
+        activated_at=timezone.now() if state == ToolKey.State.ACTIVE else None,
+    )
+
+
+def tool_key_active() -> ToolKey:
+    """The key the tool signs with now; created on first use."""
+    key = ToolKey.objects.filter(state=ToolKey.State.ACTIVE).order_by("-activated_at").first()
+    if key is not None:
+        return key
+    with transaction.atomic():
+        # Serialise first-use creation so two workers do not each create an active key.
+        list(ToolKey.objects.select_for_update().filter(state=ToolKey.State.ACTIVE))
+        key = ToolKey.objects.filter(state=ToolKey.State.ACTIVE).first()
+        return key or tool_key_create(state=ToolKey.State.ACTIVE)
+
+
+def tool_keys_published() -> list[ToolKey]:
+    """Keys the JWKS publishes: active ones first, then next ones."""
+    tool_key_active()
+    keys = ToolKey.objects.filter(state__in=[ToolKey.State.ACTIVE, ToolKey.State.NEXT])
+    return sorted(keys, key=lambda k: (k.state != ToolKey.State.ACTIVE, k.created_at))
+
+
+def tool_jwks() -> dict[str, Any]:
+    """The public key set: kid, kty, n, e, alg RS256, use sig. Never a private part."""
+    public_names = {"kty", "n", "e", "kid", "alg", "use"}
+    return {
+        "keys": [
+            {name: value for name, value in key.public_jwk.items() if name in public_names}
+            for key in tool_keys_published()
+        ]
+    }
+
+
+@transaction.atomic
+def tool_key_rotate() -> ToolKey:
+    """One rotation step (see the module docstring). Returns the key that changed state.
+
+    Without a next key: creates and returns one (published, not yet used).
+    With a next key: activates and returns it; the old active key is retired.
+    """
+    tool_key_active()
+    next_key = (
+        ToolKey.objects.select_for_update()
+        .filter(state=ToolKey.State.NEXT)
+        .order_by("created_at")
+        .first()
+    )
+    if next_key is None:
+        return tool_key_create(state=ToolKey.State.NEXT)
+    now = timezone.now()
+    ToolKey.objects.filter(state=ToolKey.State.ACTIVE).update(
+        state=ToolKey.State.RETIRED, retired_at=now
+    )
+    next_key.state = ToolKey.State.ACTIVE
+    next_key.activated_at = now
+    next_key.save(update_fields=["state", "activated_at", "updated_at"])
+    return next_key

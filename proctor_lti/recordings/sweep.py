@@ -1,0 +1,43 @@
+"""The periodic sweep: catch up on everything a broker outage or a lost message left."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from .analysis import PENDING, attempt_aggregate_if_ready
+from .models import AttemptVault, Segment
+from .services import ANALYSED_KINDS, segments_enqueue
+from .tasks import HARD_LIMIT
+
+
+def sweep(*, now: datetime, stale_after: timedelta) -> dict[str, int]:
+    """Enqueue STORED segments, re-queue stale QUEUED/ANALYSING ones, finish aggregations.
+
+    Re-sending a segment that is in fact still queued costs one quick no-op task (the
+    analysis service skips DONE segments), so erring on the side of re-sending is safe.
+    """
+    webcam = Segment.objects.filter(recording__kind__in=ANALYSED_KINDS)
+    stale = webcam.filter(
+        Q(status=Segment.Status.QUEUED, queued_at__lt=now - stale_after)
+        | Q(status=Segment.Status.ANALYSING,
+            updated_at__lt=now - timedelta(seconds=HARD_LIMIT) - stale_after))
+    requeued = stale.update(status=Segment.Status.STORED)
+    stored = list(webcam.filter(status=Segment.Status.STORED).values_list("pk", flat=True))
+    sent = segments_enqueue(segment_ids=stored)
+    aggregated = 0
+    # Only recent attempts: older ones have long been aggregated or need a person anyway.
+    waiting = AttemptVault.objects.filter(finalised_at__gt=now - timedelta(days=7),
+                                          purged_at__isnull=True) \
+        .filter(Q(aggregated_at__isnull=True) | Q(aggregated_at__lt=now - stale_after))
+    for vault in waiting.only("attempt_id", "aggregated_at"):
+        if vault.aggregated_at is not None and not Segment.objects.filter(
+                recording__attempt_id=vault.attempt_id, analysed_at__gt=vault.aggregated_at
+        ).exists():
+            continue
+        if not Segment.objects.filter(recording__attempt_id=vault.attempt_id,
+                                      recording__kind__in=ANALYSED_KINDS,
+                                      status__in=PENDING).exists():
+            aggregated += int(attempt_aggregate_if_ready(attempt_id=vault.attempt_id))
+    return {"stored": len(stored), "sent": sent, "requeued": requeued, "aggregations": aggregated}

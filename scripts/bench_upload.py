@@ -1,0 +1,286 @@
+#!/usr/bin/env python
+"""Upload load benchmark: N simulated students against the production server setup.
+
+    source scripts/services-env.sh   # PostgreSQL and Redis on 127.0.0.1
+    .venv/bin/python scripts/bench_upload.py --students 100 300 500 --duration 40
+
+Starts gunicorn (gthread) + a Celery ml worker on a separate database (proctor_bench, created
+and migrated), creates N students each in an active attempt with a real session and upload
+token, then every student sends a webcam chunk (~100 KB) and a screen chunk (~30 KB) every
+5 s plus a batch of events, from one asyncio load generator on loopback. Every 6th webcam
+chunk closes a segment, so analysis tasks are queued while uploading (the worker runs them).
+Reports throughput, p50/p99 latency, server CPU and lost chunks (acknowledged but missing).
+Not a test: a measurement for the notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+BIN = Path(sys.executable).parent
+CLUSTER = b"\x1f\x43\xb6\x75"
+EBML = b"\x1a\x45\xdf\xa3"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def setup_django(db_url: str, data_dir: Path) -> None:
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
+                       "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir)})
+    import django
+
+    django.setup()
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def make_students(n: int) -> list[dict]:
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from proctor_lti.exams.models import Attempt
+    from proctor_lti.recordings import tokens
+    from tests.factories import (AttemptFactory, ContextFactory, ExamFactory, PlatformFactory,
+                                 UserFactory)
+
+    out = []
+    stamp = f"{int(time.time())}-{n}"
+    platform = PlatformFactory(issuer=f"https://bench-{stamp}.example.edu", client_id=stamp)
+    exam = ExamFactory(context=ContextFactory(platform=platform, context_id=f"bench-{stamp}"))
+    for i in range(n):
+        user = UserFactory(username=f"bench-{stamp}-{i}")
+        attempt = AttemptFactory(exam=exam, user=user, status=Attempt.Status.IN_PROGRESS,
+                                 started_at=timezone.now())
+        session = SessionStore()
+        session.update({"_auth_user_id": str(user.pk),
+                        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+                        "_auth_user_hash": user.get_session_auth_hash()})
+        session.save()
+        out.append({"attempt": attempt.pk,
+                    "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+                    "token": tokens.token_issue(attempt=attempt)[0]})
+    return out
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.acked: dict[tuple[int, str], set[int]] = {}
+        self.errors: dict[str, int] = {}
+        self.bytes = 0
+
+
+async def request(reader, writer, method: str, path: str, headers: dict[str, str],
+                  body: bytes) -> int:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    writer.write(head.encode() + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
+    await asyncio.sleep(random.uniform(0, 5))  # students do not start in lockstep
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    seqs = {"webcam": 0, "screen": 0}
+    base = {"Cookie": s["cookie"], "Authorization": f"Bearer {s['token']}"}
+    tick = 0
+    while time.monotonic() < stop_at:
+        started_tick = time.monotonic()
+        for kind, size in (("webcam", 100_000), ("screen", 30_000)):
+            seq = seqs[kind]
+            segment, pos = divmod(seq, 6)
+            body = (EBML if pos == 0 else CLUSTER) + os.urandom(size)
+            headers = {**base, "Content-Type": "video/webm",
+                       "X-Chunk-Sha256": hashlib.sha256(body).hexdigest(),
+                       "X-Segment-Index": str(segment), "X-Chunk-Start": str(seq * 5.0)}
+            if pos == 5:
+                headers["X-Segment-Final"] = "1"
+            path = f"/api/attempts/{s['attempt']}/streams/{kind}/chunks/{seq}"
+            t0 = time.perf_counter()
+            try:
+                status = await request(reader, writer, "POST", path, headers, body)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                status = 0
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            stats.latencies.append(time.perf_counter() - t0)
+            if status in (200, 201):
+                stats.acked.setdefault((s["attempt"], kind), set()).add(seq)
+                stats.bytes += len(body)
+                seqs[kind] += 1
+            else:
+                stats.errors[str(status)] = stats.errors.get(str(status), 0) + 1
+        events = {"events": [{"id": f"hb-{tick}", "type": "heartbeat",
+                              "at": int(time.time() * 1000)}]}
+        import json
+
+        t0 = time.perf_counter()
+        try:
+            status = await request(reader, writer, "POST", f"/api/attempts/{s['attempt']}/events",
+                                   {**base, "Content-Type": "application/json"},
+                                   json.dumps(events).encode())
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status = 0
+        stats.latencies.append(time.perf_counter() - t0)
+        if status != 200:
+            stats.errors[f"events {status}"] = stats.errors.get(f"events {status}", 0) + 1
+        tick += 1
+        await asyncio.sleep(max(0.0, 5.0 - (time.monotonic() - started_tick)))
+    writer.close()
+
+
+def cpu_seconds(root_pids: list[int]) -> float:
+    """utime+stime of the given processes and all their descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    total, todo, seen = 0.0, list(root_pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += times.get(pid, 0.0)
+        todo += [c for c, p in parents.items() if p == pid]
+    return total
+
+
+def postgres_pids() -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    out.append(int(entry.name))
+            except OSError:
+                pass
+    return out
+
+
+def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int) -> dict:
+    from proctor_lti.recordings.models import Chunk
+
+    students = make_students(n)
+    stats = Stats()
+    pg = postgres_pids()
+    cpu0 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
+    t0 = time.monotonic()
+    stop_at = t0 + duration
+
+    async def main() -> None:
+        await asyncio.gather(*(student(port, s, stop_at, stats) for s in students))
+
+    asyncio.run(main())
+    elapsed = time.monotonic() - t0
+    cpu1 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
+    lost = 0
+    for (attempt_id, kind), acked in stats.acked.items():
+        stored = set(Chunk.objects.filter(recording__attempt_id=attempt_id,
+                                          recording__kind=kind).values_list("seq", flat=True))
+        lost += len(acked - stored)
+    lat = sorted(stats.latencies)
+    return {
+        "students": n, "requests": len(lat), "req_per_s": len(lat) / elapsed,
+        "mbit_per_s": stats.bytes * 8 / elapsed / 1e6,
+        "p50_ms": lat[len(lat) // 2] * 1000, "p99_ms": lat[int(len(lat) * 0.99)] * 1000,
+        "web_cpu": (cpu1[0] - cpu0[0]) / elapsed, "worker_cpu": (cpu1[1] - cpu0[1]) / elapsed,
+        "pg_cpu": (cpu1[2] - cpu0[2]) / elapsed,
+        "acked": sum(len(a) for a in stats.acked.values()), "lost": lost,
+        "errors": stats.errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, nargs="+", default=[100, 300, 500])
+    parser.add_argument("--duration", type=float, default=40.0)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--database", default="proctor_bench")
+    args = parser.parse_args()
+
+    admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    db_url = admin_url.rsplit("/", 1)[0] + "/" + args.database
+    data_dir = REPO / "var" / "bench"
+    ensure_database(admin_url, args.database)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
+           "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir),
+           "ALLOWED_HOSTS": "127.0.0.1", "CELERY_BROKER_URL": redis_url, "LOG_LEVEL": "WARNING",
+           "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env,
+                   check=True)
+    setup_django(db_url, data_dir)
+    from django.conf import settings
+
+    settings.CELERY_BROKER_URL = redis_url
+    port = 18000 + os.getpid() % 1000
+    web = subprocess.Popen(
+        [str(BIN / "gunicorn"), "proctor_lti.wsgi:application", "-b", f"127.0.0.1:{port}",
+         "-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads),
+         "--backlog", "2048", "--keep-alive", "15", "--log-level", "warning"], cwd=REPO, env=env,
+        start_new_session=True)
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "proctor_lti", "worker", "-Q", "ml", "-c", "1",
+         "-l", "warning"], cwd=REPO, env=env, start_new_session=True)
+    rows = []
+    try:
+        time.sleep(4)
+        for n in args.students:
+            row = run_level(n, port, args.duration, web.pid, worker.pid)
+            rows.append(row)
+            print(row, flush=True)
+    finally:
+        for proc in (web, worker):
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+    print("\n| students | req/s | upload Mbit/s | p50 ms | p99 ms | web CPU | PostgreSQL CPU "
+          "| worker CPU | chunks acked | lost | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['students']} | {r['req_per_s']:.0f} | {r['mbit_per_s']:.1f} "
+              f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['web_cpu']:.2f} "
+              f"| {r['pg_cpu']:.2f} | {r['worker_cpu']:.2f} | {r['acked']} | {r['lost']} "
+              f"| {r['errors'] or 0} |")
+    print("(CPU in cores, averaged over the run; the load generator shares the machine)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
