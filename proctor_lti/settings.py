@@ -270,6 +270,15 @@ MIDDLEWARE.insert(
 # How long a validated launch stays retrievable by launch_id (deep linking, LtiStartAssessment).
 LTI_LAUNCH_CACHE_SECONDS = envint("LTI_LAUNCH_CACHE_SECONDS", 4 * 3600)
 
+# --- Exam session (proctor_lti.exams) ------------------------------------------------------
+# The browser records independently playable WebM segments of this many seconds; shorter
+# segments lose less on a crash and reach analysis sooner, longer ones cost fewer requests.
+EXAM_SEGMENT_SECONDS = envint("EXAM_SEGMENT_SECONDS", 6)
+# 0 sends each segment whole; N > 0 also sends MediaRecorder timeslices of N seconds.
+EXAM_CHUNK_SECONDS = envint("EXAM_CHUNK_SECONDS", 0)
+# A session whose last heartbeat is older than this counts as interrupted (re-entry rules apply).
+EXAM_HEARTBEAT_FRESH_SECONDS = envint("EXAM_HEARTBEAT_FRESH_SECONDS", 45)
+
 # --- Recordings (proctor_lti.recordings) ----------------------------------------------------
 # Upload tokens live 15 minutes; a browser may keep uploading for 30 minutes after the end.
 UPLOAD_TOKEN_TTL_SECONDS = envint("UPLOAD_TOKEN_TTL_SECONDS", 900)
@@ -281,6 +290,9 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": 60.0},
     "recordings-purge-expired": {"task": "proctor_lti.recordings.tasks.recordings_purge_expired",
                                  "schedule": 3600.0},
+    # Canvas quiz access codes set by the tool are changed once each exam window closes.
+    "exams-rotate-access-codes": {"task": "proctor_lti.exams.tasks.rotate_access_codes",
+                                  "schedule": 300.0},
 }
 if "visibility_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:
     # Tests of worker loss shorten it; production keeps it above the ml hard time limit.

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 S = Attempt.Status
 
 # The access code is shown only while the session page is demonstrably alive and recording.
-HEARTBEAT_FRESH_S = int(getattr(settings, "EXAM_HEARTBEAT_FRESH_SECONDS", 45))
+HEARTBEAT_FRESH_S = int(settings.EXAM_HEARTBEAT_FRESH_SECONDS)
 # Client-reported checks; camera and photo ID are judged on the server only.
 CLIENT_CHECKS = frozenset(
     {"browser", "permissions", "microphone", "screen_share", "upload_speed", "room_scan"}

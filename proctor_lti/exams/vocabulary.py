@@ -32,6 +32,10 @@ EVENT_METRIC: dict[str, str | None] = {
     "tab_hidden": "navigating_away",
     "window_blur": "navigating_away",
     "fullscreen_exit": "navigating_away",
+    # The matching returns: they end the absences above (review measures how long it lasted).
+    "tab_visible": None,
+    "window_focus": None,
+    "fullscreen_enter": None,
     "copy": "copy_paste",
     "cut": "copy_paste",
     "paste": "copy_paste",

@@ -152,8 +152,10 @@ function fullScreenWatch() {
       el("fs-notice").hidden = false;
       logEvent("fullscreen_exit", { away_s_total: Math.round(fsAwayTotal), grace_s: GRACE, rule: cfg.lockdown.full_screen });
     } else if (fsLeftAt) {
-      fsAwayTotal += (Date.now() - fsLeftAt) / 1000;
+      const away = (Date.now() - fsLeftAt) / 1000;
+      fsAwayTotal += away;
       fsLeftAt = null;
+      logEvent("fullscreen_enter", { away_s: Math.round(away * 10) / 10 });
       el("fs-notice").hidden = true;
     }
   });
@@ -170,10 +172,27 @@ function fullScreenWatch() {
 
 function lockdownWatch() {
   const lock = cfg.lockdown;
+  // Each absence is logged with its return, so review shows how long it lasted.
+  let hiddenAt = null, blurredAt = null;
+  const awayS = (since) => Math.round((Date.now() - since) / 100) / 10;
   document.addEventListener("visibilitychange", () => {
-    if (document.hidden) logEvent("tab_hidden", { exam_opened: examOpened });
+    if (document.hidden) {
+      hiddenAt = Date.now();
+      logEvent("tab_hidden", { exam_opened: examOpened });
+    } else if (hiddenAt !== null) {
+      logEvent("tab_visible", { away_s: awayS(hiddenAt) });
+      hiddenAt = null;
+    }
   });
-  window.addEventListener("blur", () => logEvent("window_blur", { exam_opened: examOpened }));
+  window.addEventListener("blur", () => {
+    blurredAt = Date.now();
+    logEvent("window_blur", { exam_opened: examOpened });
+  });
+  window.addEventListener("focus", () => {
+    if (blurredAt === null) return;
+    logEvent("window_focus", { away_s: awayS(blurredAt) });
+    blurredAt = null;
+  });
   for (const type of ["copy", "cut", "paste"]) {
     document.addEventListener(type, (ev) => {
       if (lock.no_clipboard) ev.preventDefault();

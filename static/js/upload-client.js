@@ -94,6 +94,7 @@ export class UploadClient {
     this._chunks = new Map(); // key -> record (mirror of IndexedDB for this attempt)
     this._events = new Map();
     this._inflight = new Set();
+    this._inflightSince = new Map(); // key -> performance.now() when its upload began
     this._notBefore = new Map(); // key -> time before which not to retry
     this._offline = typeof navigator !== "undefined" && navigator.onLine === false;
     this._closed = false;
@@ -173,6 +174,8 @@ export class UploadClient {
     const full = { webcam: { videoBitsPerSecond: 500000, frameRate: 15 },
                    screen: { videoBitsPerSecond: 150000, frameRate: 5 },
                    audioBitsPerSecond: 32000 };
+    const inFlight = this._rateFromUploadsInFlight();
+    if (inFlight !== null && this.rateBps && inFlight < this.rateBps) this.rateBps = inFlight;
     if (!this.rateBps) return full;
     // Use 70% of the link, less when a backlog has built up (it must drain too).
     let budget = 0.7 * this.rateBps;
@@ -240,7 +243,12 @@ export class UploadClient {
       while (this._inflight.size < MAX_PARALLEL && due.length) {
         const record = due.shift();
         this._inflight.add(record.key);
-        this._sendChunk(record).finally(() => { this._inflight.delete(record.key); this._kick(); });
+        this._inflightSince.set(record.key, performance.now());
+        this._sendChunk(record).finally(() => {
+          this._inflight.delete(record.key);
+          this._inflightSince.delete(record.key);
+          this._kick();
+        });
       }
       const waits = [...this._notBefore.values()].map((t) => t - Date.now()).filter((t) => t > 0);
       const wait = Math.min(5000, ...waits, 5000);
@@ -270,8 +278,8 @@ export class UploadClient {
     if (res.status === 200 || res.status === 201) {
       const seconds = (performance.now() - started) / 1000;
       if (record.size > 16384 && seconds > 0) {
-        const sample = (record.size * 8) / seconds;
-        this.rateBps = this.rateBps ? 0.7 * this.rateBps + 0.3 * sample : sample;
+        // Uploads in parallel share the link, so one upload sees only its share of it.
+        this._noteRate((record.size * 8 * Math.max(1, this._inflight.size)) / seconds);
       }
       return this._forget(record);
     }
@@ -292,6 +300,30 @@ export class UploadClient {
     }
     // 422 (damaged on the way), 429, 5xx, 507: send again later.
     return this._retry(record, Number(res.headers.get("Retry-After")) || null);
+  }
+
+  /**
+   * Like adaptive video streaming: a slower sample is believed at once (the link got
+   * worse, the backlog must not grow for half a minute while an average catches up);
+   * faster samples raise the estimate gradually.
+   */
+  _noteRate(sample) {
+    if (!this.rateBps || sample < this.rateBps) this.rateBps = sample;
+    else this.rateBps = 0.8 * this.rateBps + 0.2 * sample;
+  }
+
+  /** Uploads still running bound the rate too: a slow link shows before any completes. */
+  _rateFromUploadsInFlight() {
+    const now = performance.now();
+    let bound = null;
+    for (const [key, started] of this._inflightSince) {
+      const seconds = (now - started) / 1000;
+      const record = this._chunks.get(key);
+      if (!record || seconds < 2 || record.size <= 16384) continue;
+      const rate = (record.size * 8 * this._inflightSince.size) / seconds;
+      bound = bound === null ? rate : Math.min(bound, rate);
+    }
+    return bound;
   }
 
   _retry(record, retryAfterS) {

@@ -320,3 +320,14 @@ def test_a_long_lived_page_can_fetch_a_fresh_csrf_token_after_a_new_sign_in(worl
     assert stale.status_code == 403
     fresh = c.get(reverse("exams:csrf")).json()["token"]
     assert c.post(url, HTTP_X_CSRFTOKEN=fresh).status_code == 200
+
+
+def test_the_end_page_links_students_to_their_flags_only_when_the_exam_shares_them(world) -> None:
+    attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    c = client_for(world.bob)
+    link = reverse("review:my_attempt", args=[attempt.pk])
+    page = c.get(reverse("exams:done", args=[attempt.pk])).content.decode()
+    assert link not in page and c.get(link).status_code == 404
+    Exam.objects.filter(pk=world.exam.pk).update(students_see_own_flags=True)
+    page = c.get(reverse("exams:done", args=[attempt.pk])).content.decode()
+    assert link in page and c.get(link).status_code == 200

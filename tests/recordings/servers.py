@@ -34,6 +34,20 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
+def wait_port_free(port: int, timeout: float = 20.0) -> None:
+    """Until nothing accepts on the port: a killed server's children may outlive it briefly,
+    and a connection they accept in that moment is reset, not served by the next server."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"something still listens on {port}")
+
+
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment of a subprocess that shares this test's database."""
     db = settings.DATABASES["default"]

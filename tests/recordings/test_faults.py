@@ -78,6 +78,7 @@ def test_a_web_server_killed_mid_upload_loses_nothing_and_duplicates_nothing(
         web.kill()
         raw.close()
         assert not Chunk.objects.exists()
+        servers.wait_port_free(port)
         web.start()
         servers.wait_port(port)
         # The whole chunk sent, and the server killed right away, answer or not.
@@ -88,6 +89,7 @@ def test_a_web_server_killed_mid_upload_loses_nothing_and_duplicates_nothing(
         time.sleep(0.05)
         web.kill()
         raw.close()
+        servers.wait_port_free(port)
         web.start()
         servers.wait_port(port)
         # The client retries both: each stored exactly once.

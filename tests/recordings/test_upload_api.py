@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -232,3 +233,18 @@ def test_it_rejects_a_bad_event_batch_as_a_whole(alice_client, attempt):
                                  HTTP_AUTHORIZATION=bearer(attempt))
     assert response.status_code == 400
     assert not AttemptEvent.objects.exists()
+
+
+def test_every_event_the_exam_page_sends_is_one_the_api_accepts():
+    # A single unknown type makes the API refuse the whole batch (and the page drops it), so
+    # the page's vocabulary and the server's must never drift apart.
+    from pathlib import Path
+
+    from proctor_lti.exams.vocabulary import EVENT_METRIC
+
+    js = (Path(__file__).resolve().parents[2] / "static/js/exam-session.js").read_text()
+    sent = set(re.findall(r'logEvent\(\s*"([a-z_]+)"', js))
+    for listed in re.findall(r"for \(const type of \[([^\]]+)\]\)", js):
+        sent |= set(re.findall(r'"([a-z_]+)"', listed))
+    assert {"tab_hidden", "tab_visible", "window_focus", "fullscreen_enter"} <= sent
+    assert sent - set(EVENT_METRIC) == set()
