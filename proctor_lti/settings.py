@@ -142,6 +142,10 @@ CACHES = {
     )
 }
 
+# Sessions stay in the database even with Redis: a cached session backend would make every
+# upload fail while Redis is down, and uploads must keep succeeding then (the sweep catches up).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -220,6 +224,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"
+    # kombu does not create its folders; without them every publish fails.
+    for _sub in ("out", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),

@@ -158,7 +158,8 @@ async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
 
 
 def cpu_seconds(root_pids: list[int]) -> float:
-    """utime+stime of the given processes and all their descendants."""
+    """CPU of the given processes and all their descendants, including children that have
+    exited (cutime/cstime): PostgreSQL backends come and go during a run."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -169,7 +170,7 @@ def cpu_seconds(root_pids: list[int]) -> float:
         except OSError:
             continue
         parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15]) / TICKS
     total, todo, seen = 0.0, list(root_pids), set()
     while todo:
         pid = todo.pop()
@@ -200,6 +201,7 @@ def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int)
     stats = Stats()
     pg = postgres_pids()
     cpu0 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
+    gen0 = time.process_time()
     t0 = time.monotonic()
     stop_at = t0 + duration
 
@@ -208,6 +210,7 @@ def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int)
 
     asyncio.run(main())
     elapsed = time.monotonic() - t0
+    gen_cpu = (time.process_time() - gen0) / elapsed
     cpu1 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
     lost = 0
     for (attempt_id, kind), acked in stats.acked.items():
@@ -220,7 +223,7 @@ def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int)
         "mbit_per_s": stats.bytes * 8 / elapsed / 1e6,
         "p50_ms": lat[len(lat) // 2] * 1000, "p99_ms": lat[int(len(lat) * 0.99)] * 1000,
         "web_cpu": (cpu1[0] - cpu0[0]) / elapsed, "worker_cpu": (cpu1[1] - cpu0[1]) / elapsed,
-        "pg_cpu": (cpu1[2] - cpu0[2]) / elapsed,
+        "pg_cpu": (cpu1[2] - cpu0[2]) / elapsed, "gen_cpu": gen_cpu,
         "acked": sum(len(a) for a in stats.acked.values()), "lost": lost,
         "errors": stats.errors,
     }
@@ -243,6 +246,8 @@ def main() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
            "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir),
            "ALLOWED_HOSTS": "127.0.0.1", "CELERY_BROKER_URL": redis_url, "LOG_LEVEL": "WARNING",
+           # As in production: Redis for the cache and (write-through) sessions.
+           "REDIS_URL": redis_url, "PROCTOR_KEEP_CACHES": "1",
            "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env,
                    check=True)
@@ -271,12 +276,13 @@ def main() -> int:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
     print("\n| students | req/s | upload Mbit/s | p50 ms | p99 ms | web CPU | PostgreSQL CPU "
-          "| worker CPU | chunks acked | lost | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| worker CPU | load generator CPU | chunks acked | lost | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['students']} | {r['req_per_s']:.0f} | {r['mbit_per_s']:.1f} "
               f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['web_cpu']:.2f} "
-              f"| {r['pg_cpu']:.2f} | {r['worker_cpu']:.2f} | {r['acked']} | {r['lost']} "
+              f"| {r['pg_cpu']:.2f} | {r['worker_cpu']:.2f} | {r['gen_cpu']:.2f} "
+              f"| {r['acked']} | {r['lost']} "
               f"| {r['errors'] or 0} |")
     print("(CPU in cores, averaged over the run; the load generator shares the machine)")
     return 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY = "lti:frame-ancestors"
 
@@ -18,7 +22,13 @@ def _origin(url: str) -> str:
 
 def registered_frame_origins() -> list[str]:
     """Origins of every active platform (issuer, login URL and any listed frame origin)."""
-    origins = cache.get(CACHE_KEY)
+    # Every response passes here, uploads included: a cache outage (Redis down) must cost a
+    # query, never the response.
+    try:
+        origins = cache.get(CACHE_KEY)
+    except Exception:  # redis ConnectionError, TimeoutError, ...
+        logger.warning("cache unavailable: frame origins read from the database")
+        origins = None
     if origins is None:
         from .models import Platform
 
@@ -28,12 +38,18 @@ def registered_frame_origins() -> list[str]:
                 if origin := _origin(url):
                     found.add(origin)
         origins = sorted(found)
-        cache.set(CACHE_KEY, origins, 60)
+        # A failure here was logged by the get above (or the next request logs it).
+        with contextlib.suppress(Exception):
+            cache.set(CACHE_KEY, origins, 60)
     return list(origins)
 
 
 def forget_frame_origins() -> None:
-    cache.delete(CACHE_KEY)
+    try:
+        cache.delete(CACHE_KEY)
+    except Exception:
+        # The entry then expires within 60 s; platform changes are saved regardless.
+        logger.warning("cache unavailable: frame origins refresh within 60 s")
 
 
 class PartitionedCookiesMiddleware:

@@ -56,7 +56,8 @@ def student_attempt(request: Request, attempt_id: int, *, need_token: bool = Tru
     if not user.is_authenticated:
         raise UserFacingError(_("Your session has ended. Open the exam again from your course."),
                               code="not_signed_in", status=401)
-    attempt = Attempt.objects.select_related("exam").filter(pk=attempt_id, user=user).first()
+    attempt = (Attempt.objects.select_related("exam", "vault")
+               .filter(pk=attempt_id, user=user).first())
     if attempt is None:
         raise UserFacingError(_("There is no attempt of yours with this number."),
                               code="no_such_attempt", status=404)

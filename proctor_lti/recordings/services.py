@@ -130,7 +130,10 @@ def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_t
     if existing is not None:
         return StoredChunk(_same_or_conflict(existing, sha256), created=False)
 
-    vault = crypto.vault_for(attempt.pk, retain_until=_provisional_retention(attempt))
+    try:
+        vault = attempt.vault  # loaded with the attempt by the upload API (select_related)
+    except AttemptVault.DoesNotExist:
+        vault = crypto.vault_for(attempt.pk, retain_until=_provisional_retention(attempt))
     if vault.purged_at:
         raise _bad("This attempt's recordings were deleted; nothing more can be stored.",
                    status=410, code="purged")
@@ -170,8 +173,11 @@ def _provisional_retention(attempt: Attempt) -> datetime:
 
 def _segment_note(recording: Recording, chunk: Chunk, *, has_header: bool, final: bool) -> None:
     """Update the chunk's segment (locked) and close segments that became complete."""
-    segment, _ = Segment.objects.get_or_create(recording=recording, index=chunk.segment_index)
-    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    locked = Segment.objects.select_for_update()
+    segment = locked.filter(recording=recording, index=chunk.segment_index).first()
+    if segment is None:  # the segment's first chunk (get_or_create is race-safe)
+        segment, _ = Segment.objects.get_or_create(recording=recording, index=chunk.segment_index)
+        segment = locked.get(pk=segment.pk)
     fields: list[str] = []
     if has_header and (segment.first_seq is None or chunk.seq < segment.first_seq):
         segment.first_seq = chunk.seq

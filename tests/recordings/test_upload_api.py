@@ -248,3 +248,12 @@ def test_every_event_the_exam_page_sends_is_one_the_api_accepts():
         sent |= set(re.findall(r'"([a-z_]+)"', listed))
     assert {"tab_hidden", "tab_visible", "window_focus", "fullscreen_enter"} <= sent
     assert sent - set(EVENT_METRIC) == set()
+
+
+def test_uploads_keep_succeeding_while_the_cache_server_is_down(alice_client, attempt,
+                                                                 webm_chunks, settings):
+    # Production caches in Redis; every response reads the LMS frame origins from the cache.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:9/0"}}  # nothing listens
+    assert put_chunk(alice_client, attempt, 0, webm_chunks[0]).status_code == 201
+    assert Chunk.objects.count() == 1
