@@ -36,7 +36,7 @@ def seed(n_attempts: int, n_flags: int):  # type: ignore[no-untyped-def]
     User = get_user_model()
     platform = Platform.objects.create(name="Bench", issuer="https://bench.example",
                                        client_id="c", auth_login_url="https://bench.example/a",
-                                       auth_token_url="https://bench.example/t",
+                                       auth_token_url="https://bench.example/t",  # noqa: S106
                                        key_set_url="https://bench.example/k")
     ctx = Context.objects.create(platform=platform, context_id="bench", title="Bench course")
     staff = User.objects.create(username="bench-staff")
@@ -58,7 +58,7 @@ def seed(n_attempts: int, n_flags: int):  # type: ignore[no-untyped-def]
     types = ["no_face", "multiple_faces", "looking_away", "speech", "multiple_persons"]
     flags, events = [], []
     for a in attempts:
-        for j in range(n_flags):
+        for _j in range(n_flags):
             start = rnd.uniform(0, 1700)
             flags.append(Flag(attempt=a, type=rnd.choice(types), start_s=start,
                               end_s=start + rnd.uniform(3, 60), confidence=rnd.random(),

@@ -57,8 +57,13 @@ def make_students(n: int) -> list[dict]:
 
     from proctor_lti.exams.models import Attempt
     from proctor_lti.recordings import tokens
-    from tests.factories import (AttemptFactory, ContextFactory, ExamFactory, PlatformFactory,
-                                 UserFactory)
+    from tests.factories import (
+        AttemptFactory,
+        ContextFactory,
+        ExamFactory,
+        PlatformFactory,
+        UserFactory,
+    )
 
     out = []
     stamp = f"{int(time.time())}-{n}"

@@ -89,6 +89,9 @@ class UsedNonce(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "nonce"], name="uniq_nonce")]
 
+    def __str__(self) -> str:
+        return f"nonce from {self.issuer}"
+
 
 class LtiIdentity(TimeStampedModel):
     """A platform user (issuer + sub) bound to a local Django user."""
