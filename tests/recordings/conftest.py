@@ -21,17 +21,17 @@ CLUSTER = b"\x1f\x43\xb6\x75"
 
 
 def split_webm(data: bytes, parts: int) -> list[bytes]:
-    """Cut a WebM at Cluster boundaries like MediaRecorder's timeslice does.
+    """Cut a WebM like Chromium's MediaRecorder timeslice does: mid-element.
 
-    The first piece carries the EBML header (and the first cluster); every later piece
-    starts with a Cluster element, exactly the shape of MediaRecorder chunks.
+    The first piece carries the EBML header; every later piece starts a few bytes into a
+    Cluster (Chromium's later chunks begin inside an element, e.g. with a block's size).
     """
     starts, at = [], data.find(CLUSTER)
     while at != -1:
         starts.append(at)
         at = data.find(CLUSTER, at + 4)
     assert len(starts) >= parts, f"only {len(starts)} clusters"
-    cuts = [starts[round(i * len(starts) / parts)] for i in range(1, parts)]
+    cuts = [starts[round(i * len(starts) / parts)] + 5 for i in range(1, parts)]
     bounds = [0, *cuts, len(data)]
     return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import re
 from datetime import timedelta
 
@@ -86,6 +87,8 @@ def test_it_rejects_bad_chunks_with_a_clear_4xx_and_stores_nothing(
 
 def test_it_rejects_bytes_that_are_not_the_declared_media(alice_client, attempt):
     for body, ctype in ((b"<html>hello</html>", "video/webm"), (JPEG, "video/webm"),
+                        (b"  <!DOCTYPE html><p>", "video/webm"), (b"%PDF-1.7 ...", "video/webm"),
+                        (b"\x00\x00\x00\x18ftypmp42", "video/webm"),
                         (b"GIF89a....", "image/png"), (b"\x00" * 32, "video/mp4")):
         kind = "photo_id" if ctype.startswith("image") else "webcam"
         response = put_chunk(alice_client, attempt, 0, body, kind=kind, content_type=ctype)
@@ -93,8 +96,9 @@ def test_it_rejects_bytes_that_are_not_the_declared_media(alice_client, attempt)
     assert not Chunk.objects.exists()
 
 
-def test_it_accepts_continuation_clusters_and_images(alice_client, attempt, webm_chunks):
-    assert webm_chunks[1].startswith(b"\x1f\x43\xb6\x75")
+def test_it_accepts_continuation_chunks_cut_mid_element_and_images(alice_client, attempt,
+                                                                   webm_chunks):
+    assert not webm_chunks[1].startswith((b"\x1a\x45\xdf\xa3", b"\x1f\x43\xb6\x75"))
     assert put_chunk(alice_client, attempt, 1, webm_chunks[1], segment=0).status_code == 201
     response = put_chunk(alice_client, attempt, 0, JPEG, kind="photo_id",
                          content_type="image/jpeg")
@@ -257,3 +261,10 @@ def test_uploads_keep_succeeding_while_the_cache_server_is_down(alice_client, at
                                    "LOCATION": "redis://127.0.0.1:9/0"}}  # nothing listens
     assert put_chunk(alice_client, attempt, 0, webm_chunks[0]).status_code == 201
     assert Chunk.objects.count() == 1
+
+
+def test_it_accepts_a_chunk_that_starts_like_chromiums_timeslice_chunks(alice_client, attempt):
+    # First bytes of a real Chromium chunk (1 s timeslice): a SimpleBlock's size, track 1,
+    # timecode, flags; its ID byte (A3) ended the previous chunk.
+    body = bytes.fromhex("43c68103848 0fb03".replace(" ", "")) + os.urandom(2000)
+    assert put_chunk(alice_client, attempt, 1, body, segment=0).status_code == 201
