@@ -20,6 +20,8 @@ RETURN_EVENTS = {
     "fullscreen_exit": ("fullscreen_enter", "fullscreen_enter_ok"),
 }
 BURST_GAP_S = 5.0
+# The proctoring page hides or loses focus because the exam's own window is in front.
+WHILE_IN_EXAM_WINDOW = frozenset({"tab_hidden", "window_blur"})
 
 RULES = {
     "tab_hidden": "The exam tab was hidden (another tab or application was in front).",
@@ -70,6 +72,11 @@ def lockdown_flag_specs(events: list[Any], started_at: datetime | None) -> list[
             continue
         t = _offset(event, started_at)
         data = event.data or {}
+        if data.get("exam_opened") and event.type in WHILE_IN_EXAM_WINDOW:
+            # Access-code exams run in a window of their own: once the student has opened
+            # it, the proctoring page losing focus is where they are meant to be. The event
+            # stays in the log; the screen recording shows what they did.
+            continue
         previous = last_away.get(event.type)
         if data.get("over_grace") and previous is not None and (
                 previous.end_s >= t or previous.explanation["ended_by"].startswith("no return")):

@@ -251,3 +251,18 @@ def test_crossing_the_full_screen_allowance_is_noted_on_the_same_absence(world):
     assert (flags[0].start_s, flags[0].end_s) == (100, 130)
     assert flags[0].explanation["over_grace"] is True
     assert flags[0].explanation["threshold"]["full_screen_allowance_s"] == 15
+
+
+def test_leaving_the_proctoring_page_for_the_opened_exam_window_is_not_scored(world):
+    # Access-code exams open in their own window: the proctoring page then loses focus for
+    # the whole exam, by design. Only absences before the exam window was opened count.
+    a = world.attempt_dave
+    for i, (type_, at, data) in enumerate([
+            ("window_blur", 30, {"exam_opened": False}), ("window_focus", 50, {"away_s": 20}),
+            ("window_blur", 60, {"exam_opened": True}), ("window_focus", 1500, {"away_s": 1440}),
+            ("tab_hidden", 70, {"exam_opened": True}), ("tab_visible", 1400, {})]):
+        AttemptEvent.objects.create(attempt=a, client_event_id=f"w{i}", type=type_,
+                                    occurred_at=a.started_at + timedelta(seconds=at),
+                                    offset_s=at, data=data)
+    flags = services.flags_from_lockdown_events(attempt=a)
+    assert [(f.type, f.start_s, f.end_s) for f in flags] == [("window_blur", 30, 50)]
