@@ -124,7 +124,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # The demo's web server and worker write at once. IMMEDIATE transactions wait for the
+    # write lock (up to the timeout) instead of failing with "database is locked" when a
+    # read inside a transaction would have to become a write; WAL lets reads go on meanwhile.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Lets parallel test runs on one PostgreSQL server keep to their own database.
 if env("TEST_DATABASE_NAME") and not DATABASES["default"]["ENGINE"].endswith("sqlite3"):

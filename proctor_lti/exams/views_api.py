@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from functools import wraps
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -18,6 +20,8 @@ from proctor_lti.core.errors import UserFacingError
 
 from . import attempts, selectors, services
 from .models import Attempt, Exam, PrecheckFrame
+
+logger = logging.getLogger(__name__)
 
 SPEEDTEST_MAX_BYTES = 2 * 1024 * 1024
 
@@ -154,7 +158,15 @@ def speedtest(request: HttpRequest, attempt: Attempt) -> JsonResponse:
 @api
 def heartbeat(request: HttpRequest, attempt: Attempt) -> JsonResponse:
     if attempt.status == Attempt.Status.IN_PROGRESS:
-        services.attempt_heartbeat(attempt=attempt)
+        try:
+            services.attempt_heartbeat(attempt=attempt)
+        except DatabaseError:
+            # A missed heartbeat is harmless (the next one comes within seconds); say so
+            # with a 503 the page retries, never a 500.
+            logger.warning("heartbeat of attempt %s not stored", attempt.pk, exc_info=True)
+            response = JsonResponse({"error": "retry_later", "status": attempt.status}, status=503)
+            response["Retry-After"] = "5"
+            return response
     return JsonResponse({"status": attempt.status, "server_time": timezone.now().isoformat()})
 
 

@@ -49,8 +49,11 @@ class SegmentedPlayer {
     if (!this.segments.length) {
       this.video.setAttribute("aria-description", "No recording is available for this stream.");
       this.video.closest("figure")?.classList.add("no-media");
+      return false;
     }
-    return this.segments.length > 0;
+    // Load the first segment now, so "Play both" and the native controls work at once.
+    await this.use(0, 0);
+    return true;
   }
 
   indexAt(t) {

@@ -75,6 +75,9 @@ def test_an_instructor_reviews_the_most_suspicious_attempt(make_browser, site, r
     b.wait(lambda d: d.execute_script("return document.readyState") == "complete", 10)
     b.shot("attempt page")
     b.axe("review attempt page")
+    # Both players have media as soon as the page is open: "Play both" works before any seek.
+    b.wait(lambda d: all(state[1] >= 1 for state in _player_state(b)[2:]), 20,
+           lambda: f"players not loaded on opening: {_player_state(b)}")
 
     flag = Flag.objects.filter(attempt=attempts["ada"], type="head_movement").get()
     b.click(f"#flag-{flag.pk} button.jump")

@@ -331,3 +331,18 @@ def test_the_end_page_links_students_to_their_flags_only_when_the_exam_shares_th
     Exam.objects.filter(pk=world.exam.pk).update(students_see_own_flags=True)
     page = c.get(reverse("exams:done", args=[attempt.pk])).content.decode()
     assert link in page and c.get(link).status_code == 200
+
+
+def test_a_heartbeat_the_database_cannot_store_is_a_503_to_retry(world, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.IN_PROGRESS)
+
+    def locked(**kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "attempt_heartbeat", locked)
+    response = client_for(world.bob).post(reverse("exams:heartbeat", args=[attempt.pk]))
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json()["error"] == "retry_later"
