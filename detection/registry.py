@@ -198,12 +198,12 @@ def fetch_models(
                         log(f"skip {name}: no download address (optional model)")
                     tmp.unlink(missing_ok=True)
                     continue
+                if log:
+                    log(f"downloading {name} from {spec.url}")
                 _download(spec.url, tmp, timeout)
                 action = "downloaded"
             _install(tmp, spec, dest)
         finally:
             tmp.unlink(missing_ok=True)
-        if log:
-            log(f"{action} {name}")
         results.append(FetchResult(name, action, target))
     return results
