@@ -251,7 +251,7 @@ def main() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
            "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir),
            "ALLOWED_HOSTS": "127.0.0.1", "CELERY_BROKER_URL": redis_url, "LOG_LEVEL": "WARNING",
-           # As in production: Redis for the cache and (write-through) sessions.
+           # As in production: Redis for the cache (sessions stay in PostgreSQL).
            "REDIS_URL": redis_url, "PROCTOR_KEEP_CACHES": "1",
            "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env,
