@@ -20,12 +20,11 @@ from . import selectors, services
 from .models import Attempt, Exam
 
 S = Attempt.Status
-# The recorder restarts every SEGMENT_SECONDS so each segment is a WebM file that decodes on
-# its own. CHUNK_SECONDS > 0 adds a MediaRecorder timeslice inside a segment; 0 (default)
-# sends each segment as one chunk: Chrome cuts timeslice chunks mid-block, so a later chunk
-# is not valid WebM on its own, and whole segments also bound what a crash can lose.
-SEGMENT_SECONDS = int(getattr(settings, "EXAM_SEGMENT_SECONDS", 6))
-CHUNK_SECONDS = int(getattr(settings, "EXAM_CHUNK_SECONDS", 0))
+# The recorder restarts every EXAM_SEGMENT_SECONDS so each segment is a WebM file that
+# decodes on its own. EXAM_CHUNK_SECONDS > 0 adds a MediaRecorder timeslice inside a segment;
+# 0 (default) sends each segment as one chunk: Chrome cuts timeslice chunks mid-block, so a
+# later chunk is not valid WebM on its own (the server reassembles the segment before
+# analysis), and whole segments cost fewer requests.
 HEARTBEAT_SECONDS = 15
 
 
@@ -297,8 +296,8 @@ def session(request: HttpRequest, attempt: Attempt) -> HttpResponse:
         attempt,
         ctx["eff"],
         base=api,
-        segmentSeconds=SEGMENT_SECONDS,
-        chunkSeconds=CHUNK_SECONDS,
+        segmentSeconds=int(settings.EXAM_SEGMENT_SECONDS),
+        chunkSeconds=int(settings.EXAM_CHUNK_SECONDS),
         heartbeatSeconds=HEARTBEAT_SECONDS,
         delivery=exam.delivery,
         hasAccessCode=bool(exam.access_code),

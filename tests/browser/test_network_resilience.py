@@ -236,3 +236,34 @@ def test_a_quarter_megabit_uplink_lowers_the_webcam_bitrate_and_keeps_up(make_br
         "max_backlog_bytes": max_backlog, "backlog_end_bytes": backlog[-1][1],
         "sent_bytes_while_slow": sent_bytes, "catch_up_after_restore_s": round(caught_up_s, 1),
         "chunks_stored": counts})
+
+
+def test_timeslice_chunks_are_stored_and_reassemble_into_segments_that_decode(
+        make_browser, site, settings, tmp_path):
+    """EXAM_CHUNK_SECONDS > 0: Chromium cuts every chunk after a segment's first one in the
+    middle of a WebM element. The server must take them all and rebuild each segment into
+    media that decodes, which is what analysis reads."""
+    from detection.media import decode
+    from proctor_lti.recordings.analysis import segment_plaintext_chunks
+    from proctor_lti.recordings.models import Segment
+
+    settings.EXAM_CHUNK_SECONDS = 2
+    net.configure_exam(screen=False)
+    b = make_browser()
+    attempt = net.reach_session(b, site)
+    time.sleep(14)  # two whole 6 s segments of three chunks each, and a third begun
+    after = _end_and_collect(b, attempt)
+    net.assert_exactly_once(attempt, after, ("webcam",))
+    segments = list(Segment.objects.filter(recording__attempt=attempt,
+                                           recording__kind="webcam").order_by("index"))
+    assert len(segments) >= 2, segments
+    cut_mid_element = 0
+    for segment in segments:
+        pieces = segment_plaintext_chunks(segment)
+        assert pieces and pieces[0].startswith(b"\x1a\x45\xdf\xa3"), segment
+        cut_mid_element += sum(1 for p in pieces[1:] if not p.startswith(b"\x1a\x45\xdf\xa3"))
+        path = tmp_path / f"segment-{segment.index}.webm"
+        path.write_bytes(b"".join(pieces))
+        stats = decode(path, sample_fps=2)
+        assert stats.video_frames > 0 and stats.duration_s > 0.5, (segment.index, stats)
+    assert cut_mid_element >= 2, "no segment had a continuation chunk"
