@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -55,10 +55,24 @@ def lms_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _other_loopback_name(request: HttpRequest, issuer: str) -> bool:
+    """Opened at localhost while seeded for 127.0.0.1 (or the reverse): the tool refuses to
+    be framed by an origin it does not know, so the browser goes to the seeded address."""
+    seeded = urlsplit(issuer)
+    here = urlsplit(f"{request.scheme}://{request.get_host()}")
+    return (here.hostname in LOOPBACK_HOSTS and seeded.hostname in LOOPBACK_HOSTS
+            and here.hostname != seeded.hostname and here.port == seeded.port)
+
+
 @lms_page
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     config = platform.config_for(request)
+    if _other_loopback_name(request, config.issuer):
+        return redirect(f"{config.issuer}/")
     links = list(DevCourseLink.objects.all())
     return render(request, "devlms/home.html", {
         "config": config,

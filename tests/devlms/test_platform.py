@@ -117,3 +117,18 @@ def test_it_refuses_a_bad_login_redirect_with_a_4xx(client, config, override, co
 
 def test_it_refuses_a_launch_as_an_unknown_person(client, config):
     assert client.get("/dev-lms/launch/", {"user": "mallory"}, **HOST).status_code == 400
+
+
+def test_the_course_page_opened_at_another_loopback_name_goes_to_the_seeded_address(db, settings):
+    # A newcomer types localhost:8000 while `make demo` seeded 127.0.0.1:8000: the tool would
+    # refuse to be framed by an origin it does not know, so the LMS sends them to its own.
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    platform.config_save(issuer="http://127.0.0.1:8000/dev-lms", tool_url="http://127.0.0.1:8000",
+                         client_id="c", deployment_id="d")
+    response = Client().get("/dev-lms/", HTTP_HOST="localhost:8000")
+    assert response.status_code == 302
+    assert response["Location"] == "http://127.0.0.1:8000/dev-lms/"
+    assert Client().get("/dev-lms/", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert Client().get("/dev-lms/", HTTP_HOST="localhost:9000").status_code == 200
