@@ -65,9 +65,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy detection
 
+# SITE_URL follows PORT, so deep links and /lti/canvas.json name the port the demo runs on.
 demo: venv models migrate
 	@DEBUG=1 $(PY) manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
-	@DEBUG=1 PORT=$(PORT) scripts/run-demo.sh
+	@DEBUG=1 PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} scripts/run-demo.sh
 
 bench: bench-lti bench-detection bench-upload bench-review
 

@@ -290,7 +290,8 @@ LTI_LAUNCH_CACHE_SECONDS = envint("LTI_LAUNCH_CACHE_SECONDS", 4 * 3600)
 EXAM_SEGMENT_SECONDS = envint("EXAM_SEGMENT_SECONDS", 6)
 # 0 sends each segment whole; N > 0 also sends MediaRecorder timeslices of N seconds.
 EXAM_CHUNK_SECONDS = envint("EXAM_CHUNK_SECONDS", 0)
-# A session whose last heartbeat is older than this counts as interrupted (re-entry rules apply).
+# Launching again within this many seconds of the last heartbeat is a reload of the running
+# session; later, it is a re-entry and the exam's re-entry rule applies. Also gates the access code.
 EXAM_HEARTBEAT_FRESH_SECONDS = envint("EXAM_HEARTBEAT_FRESH_SECONDS", 45)
 
 # --- Recordings (proctor_lti.recordings) ----------------------------------------------------

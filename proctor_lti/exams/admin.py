@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from proctor_lti.core.admin_mixins import KeptRecordAdmin
+
 from . import services
 from .models import (
     Accommodation,
@@ -98,7 +100,7 @@ class ExamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("exam", "user", "number", "status", "started_at", "ended_at")
     list_filter = ("status",)
     search_fields = ("exam__title", "user__username")
@@ -112,7 +114,7 @@ class AttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementAcceptance)
-class AgreementAcceptanceAdmin(admin.ModelAdmin):
+class AgreementAcceptanceAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "version", "accepted_at", "ip_address")
     readonly_fields = ("attempt", "version", "accepted_at", "ip_address", "user_agent")
 

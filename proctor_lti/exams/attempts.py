@@ -130,6 +130,17 @@ def _consume_reentry(exam: Exam, user: Any) -> None:
     )
 
 
+def _session_is_live(attempt: Attempt) -> bool:
+    """The session page sent a heartbeat within HEARTBEAT_FRESH_S: a launch now is a reload
+    or a relaunch of the running exam (F5 in the LMS, a closed tab reopened at once), not a
+    re-entry after leaving it."""
+    if attempt.status != S.IN_PROGRESS:
+        return False
+    session = AttemptSession.objects.filter(attempt=attempt).first()
+    fresh_after = timezone.now() - timedelta(seconds=HEARTBEAT_FRESH_S)
+    return bool(session and session.last_heartbeat_at and session.last_heartbeat_at >= fresh_after)
+
+
 def attempt_start_or_resume(
     *, exam: Exam, user: Any, proctoring: ProctoringClaims | None = None
 ) -> Attempt:
@@ -151,11 +162,14 @@ def attempt_start_or_resume(
                     code="attempt_ended",
                     status=409,
                 )
-            if attempt is not None and attempt.started_at:
+            if attempt is not None and attempt.started_at and not _session_is_live(attempt):
                 _consume_reentry(exam, user)
         else:
             attempt = mine.order_by("-number").first()
-            if attempt is not None and (attempt.status in ENDED_STATUSES or attempt.started_at):
+            if attempt is not None and (
+                attempt.status in ENDED_STATUSES
+                or (attempt.started_at and not _session_is_live(attempt))
+            ):
                 _consume_reentry(exam, user)
             if attempt is not None and attempt.status in ENDED_STATUSES:
                 attempt = None
@@ -348,12 +362,15 @@ def attempt_heartbeat(*, attempt: Attempt) -> None:
     )
 
 
-def attempt_end(*, attempt: Attempt, actor: Any = None, reason: str = "") -> Attempt:
-    """End the proctored session (in_progress/interrupted -> submitted) and finalise the
-    recordings. Idempotent: ending an ended attempt returns it unchanged."""
+def attempt_end(*, attempt: Attempt, actor: Any = None, reason: str = "",
+                terminated: bool = False) -> Attempt:
+    """End the proctored session (live -> submitted, or terminated when a reviewer or the
+    platform stops it) and finalise the recordings. The student's page learns it at its
+    next heartbeat and stops recording. Idempotent: an ended attempt is returned unchanged."""
     if attempt.status in ENDED_STATUSES:
         return attempt
-    attempt_transition(attempt=attempt, to=S.SUBMITTED, actor=actor, reason=reason or "ended")
+    attempt_transition(attempt=attempt, to=S.TERMINATED if terminated else S.SUBMITTED,
+                       actor=actor, reason=reason or ("terminated" if terminated else "ended"))
     attempt_id = attempt.pk
 
     def finalise() -> None:

@@ -126,6 +126,10 @@ def check_texts() -> dict[str, Any]:
             "Your camera or microphone is in use by another program. Close it "
             "(video calls, other tabs), then try again."
         ),
+        "device_missing": _(
+            "No camera or microphone was found. Connect a webcam and a microphone (or a "
+            "headset), then try again."
+        ),
         "mic_silent": _(
             "We heard nothing. Check that your microphone is not muted, speak, then try again."
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin
@@ -25,6 +26,21 @@ class PlatformForm(forms.ModelForm):
         fields = ("name", "issuer", "client_id", "is_active", "auth_login_url",
                   "auth_token_url", "key_set_url", "auth_audience", "frame_origins",
                   "auto_add_deployments", "canvas_api_base_url")
+
+    def clean_frame_origins(self) -> list[str]:
+        value = self.cleaned_data.get("frame_origins") or []
+        if not isinstance(value, list):
+            raise ValidationError("Give a list of origins, e.g. [\"https://school.instructure.com\"].")
+        origins = []
+        for item in value:
+            parts = urlsplit(item) if isinstance(item, str) else None
+            if (parts is None or parts.scheme not in ("https", "http") or not parts.netloc
+                    or parts.path not in ("", "/") or parts.query or parts.fragment):
+                raise ValidationError(
+                    f"{item!r} is not an origin: write scheme and host only, like "
+                    "https://school.instructure.com (no path, no wildcard).")
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        return origins
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -99,6 +115,10 @@ class ToolKeyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Platforms cache our key set: keys leave it only through rotation (retired).
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ToolKey]:

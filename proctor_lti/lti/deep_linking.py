@@ -119,12 +119,17 @@ def launch_url() -> str:
 
 
 def exam_content_item(exam: Any) -> dict[str, Any]:
-    """The ltiResourceLink item for `exam`: our launch URL with custom exam_id."""
+    """The ltiResourceLink item for `exam`: our launch URL with custom exam_id, and for
+    LTI Proctoring Services exams `proctoring_services=1` (the platform administrator then
+    turns proctoring on for that link; the development LMS does it from this flag)."""
+    custom = {"exam_id": str(exam.pk)}
+    if getattr(exam, "delivery", None) == "lti_proctoring":
+        custom["proctoring_services"] = "1"
     return {
         "type": "ltiResourceLink",
         "title": exam.title,
         "url": launch_url(),
-        "custom": {"exam_id": str(exam.pk)},
+        "custom": custom,
     }
 
 

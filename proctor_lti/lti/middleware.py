@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 CACHE_KEY = "lti:frame-ancestors"
 
 
-def _origin(url: str) -> str:
+def _origin(url: object) -> str:
+    if not isinstance(url, str):
+        return ""  # a malformed frame_origins entry must not take every page down
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 

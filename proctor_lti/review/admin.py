@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from proctor_lti.core.admin_mixins import KeptRecordAdmin
 from proctor_lti.core.errors import UserFacingError
 
 from . import operations, services
@@ -34,7 +35,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
+class FlagAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("id", "attempt", "type", "source", "start_s", "end_s", "confidence",
                     "decision", "reason_code", "decided_by")
     list_filter = ("source", "type", "decision")
@@ -50,7 +51,7 @@ class FlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(AttemptReview)
-class AttemptReviewAdmin(admin.ModelAdmin):
+class AttemptReviewAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "outcome", "decided_by", "decided_at")
     list_filter = ("outcome",)
     readonly_fields = ("attempt", "outcome", "decided_by", "decided_at")
@@ -60,7 +61,7 @@ class AttemptReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewNote)
-class ReviewNoteAdmin(admin.ModelAdmin):
+class ReviewNoteAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "author", "created_at")
     readonly_fields = ("attempt", "author", "text", "created_at")
 
@@ -69,7 +70,7 @@ class ReviewNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(AttemptScore)
-class AttemptScoreAdmin(admin.ModelAdmin):
+class AttemptScoreAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "value", "band", "computed_at")
     list_filter = ("band",)
     readonly_fields = ("attempt", "value", "band", "parts", "exam_minutes", "weights",

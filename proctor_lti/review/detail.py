@@ -98,11 +98,15 @@ def attempt_detail(*, attempt: Attempt, for_student: bool = False) -> dict[str, 
     duration = attempt_exam_seconds(attempt, max((f.end_s for f in flags), default=0.0))
     gaps = attempt_gaps(attempt, events, recordings)
     shown_events = [e for e in events if e.type != "heartbeat"]
+    # Status changes written by review (e.g. "reviewed" days later) are in the log, but the
+    # timeline covers the exam: events after it would squash the exam into a sliver.
+    on_timeline = [e for e in shown_events
+                   if e.type != "status_change" or _offset(attempt, e) <= duration]
     svg = render_timeline(
         duration_s=duration,
         flags=[TLFlag(f.pk, f.type, f.start_s, f.end_s, f.decision, f.confidence)
                for f in flags],
-        events=[TLEvent(e.type, _offset(attempt, e)) for e in shown_events],
+        events=[TLEvent(e.type, _offset(attempt, e)) for e in on_timeline],
         gaps=gaps)
     score = AttemptScore.objects.filter(attempt=attempt).first()
     vault = (AttemptVault.objects.filter(attempt=attempt)

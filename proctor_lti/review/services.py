@@ -307,4 +307,11 @@ def attempt_acs_send(*, attempt: Attempt, actor: Any, action: str, reason: str =
                  context_id=_context_id(attempt), request=request,
                  detail={"event": "acs_sent", "action": action, "reason": reason,
                          "result": str(result)[:200]})
+    if action == "terminate":
+        # The platform has ended the assessment: end the proctored session too, or the
+        # student's page would go on recording.
+        from proctor_lti.exams.attempts import attempt_end
+
+        attempt_end(attempt=attempt, actor=actor, reason=f"terminated by reviewer: {reason}"[:200],
+                    terminated=True)
     return result

@@ -151,10 +151,24 @@ export function readTexts(id) {
 }
 
 // seq and segment counters that survive page loads (the server rejects a reused seq).
+const memoryCounters = new Map(); // when localStorage is unavailable (private modes, policies)
+function readCounter(key) {
+  try { return parseInt(localStorage.getItem(key) || "0", 10) || 0; }
+  catch (e) { return memoryCounters.get(key) || 0; }
+}
+function writeCounter(key, n) {
+  memoryCounters.set(key, n);
+  try { localStorage.setItem(key, String(n)); } catch (e) { /* memory only */ }
+}
 export function nextCounter(attemptId, name) {
   const key = `proctor.${attemptId}.${name}`;
-  let n = 0;
-  try { n = parseInt(localStorage.getItem(key) || "0", 10) || 0; localStorage.setItem(key, String(n + 1)); }
-  catch (e) { n = Math.floor(Date.now() / 1000); }
+  const n = readCounter(key);
+  writeCounter(key, n + 1);
   return n;
+}
+// Never hand out a number the server already holds: another browser (or cleared site data)
+// starts from 0, and a reused seq would be refused as a conflict.
+export function raiseCounter(attemptId, name, atLeast) {
+  const key = `proctor.${attemptId}.${name}`;
+  if (readCounter(key) < atLeast) writeCounter(key, atLeast);
 }

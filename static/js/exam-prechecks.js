@@ -50,6 +50,7 @@ async function ensureMedia() {
 function mediaError(e) {
   if (e && (e.name === "NotAllowedError" || e.name === "SecurityError")) return t.permission_denied;
   if (e && (e.name === "NotReadableError" || e.name === "AbortError")) return t.device_busy;
+  if (e && (e.name === "NotFoundError" || e.name === "OverconstrainedError")) return t.device_missing;
   return t.permission_denied;
 }
 

@@ -1,7 +1,7 @@
 // The proctored session: segmented MediaRecorder streams handed to the upload client,
 // lockdown events, heartbeat, access-code reveal, webcam thumbnail, End exam.
 // A network drop never ends anything: recorders keep going, chunks wait in IndexedDB.
-import { announce, api, applyStoredHighVisibility, nextCounter, pageConfig, readTexts,
+import { announce, api, applyStoredHighVisibility, nextCounter, pageConfig, raiseCounter, readTexts,
          screenIsExtended } from "./exam-common.js";
 import { calculator, whiteboard } from "./exam-session-tools.js";
 import { UploadClient } from "./upload-client.js";
@@ -350,6 +350,20 @@ function randomRoomScans() {
 }
 
 // ---- start and end ---------------------------------------------------------------------
+// Resuming in another browser (or after site data was cleared): continue after what the
+// server holds, so no new chunk reuses a stored number and nothing is refused.
+async function syncCountersWithServer() {
+  const kinds = ["webcam", "screen", "room_scan"];
+  const held = await Promise.all(kinds.map((kind) => client.serverInventory(kind)));
+  kinds.forEach((kind, i) => {
+    const inv = held[i];
+    if (!inv) return;
+    if (inv.max_seq != null) raiseCounter(cfg.attemptId, `${kind}.seq`, inv.max_seq + 1);
+    const segments = (inv.segments || []).map((s) => s.index);
+    if (segments.length) raiseCounter(cfg.attemptId, `${kind}.segment`, Math.max(...segments) + 1);
+  });
+}
+
 async function stopAll() {
   await Promise.all(Object.values(recorders).map((r) => r.stop()));
   for (const s of [camStream, screenStream]) if (s) s.getTracks().forEach((tr) => tr.stop());
@@ -364,6 +378,7 @@ async function start() {
       await document.documentElement.requestFullscreen().catch(() => {});
     }
     await client.ready;
+    await syncCountersWithServer();
     await startScreen();
     await startCamera();
   } catch (e) {

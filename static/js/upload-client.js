@@ -159,6 +159,17 @@ export class UploadClient {
              events: this._events.size, rejected: this.rejected.slice() };
   }
 
+  /** What the server already holds for one stream (seqs, segments), or null if unreachable. */
+  async serverInventory(stream) {
+    await this.ready;
+    try {
+      const res = await this._request("GET", `/streams/${stream}/chunks`);
+      return res.ok ? await res.json() : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   /** Webcam bitrate for the next recorder start, in bits/s. */
   suggestedVideoBitrate() {
     return this.suggestedSettings().webcam.videoBitsPerSecond;

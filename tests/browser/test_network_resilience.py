@@ -267,3 +267,41 @@ def test_timeslice_chunks_are_stored_and_reassemble_into_segments_that_decode(
         stats = decode(path, sample_fps=2)
         assert stats.video_frames > 0 and stats.duration_s > 0.5, (segment.index, stats)
     assert cut_mid_element >= 2, "no segment had a continuation chunk"
+
+
+def test_resuming_in_another_browser_continues_the_numbering_and_loses_nothing(
+        make_browser, site):
+    """A student whose laptop dies relaunches the exam from another browser (no localStorage,
+    no IndexedDB of the first one): the new recording must be stored after the old one,
+    not refused as a conflict with chunks the server already holds."""
+    from tests.browser.network_helpers import FETCH_PROBE
+
+    exam = net.configure_exam(screen=False)
+    exam.lockdown = {**exam.lockdown, "reentry": "allowed"}
+    exam.save()
+    first = make_browser()
+    attempt = net.reach_session(first, site)
+    time.sleep(8)
+    before = net.stored(attempt)["webcam"]
+    assert before, "the first browser stored nothing"
+    first.driver.quit()
+
+    second = make_browser()
+    second.driver.get(site.lms())
+    second.click(f"#launch-{net.roster.ACCESS_CODE_LINK_ID}-ada")
+    lms_window = second.driver.current_window_handle
+    second.click("#open-in-new-window")
+    second.wait(lambda d: len(d.window_handles) == 2, 10, "the tool window did not open")
+    second.driver.switch_to.window(
+        [h for h in second.driver.window_handles if h != lms_window][0])
+    second.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                  {"source": FETCH_PROBE})
+    second.driver.refresh()
+    flow.start_session(second, high_visibility=False)
+    time.sleep(8)
+    after = _end_and_collect(second, attempt)
+    held = net.stored(attempt)["webcam"]
+    conflicts = [p for p in after["posts"] if p["status"] == 409]
+    assert not conflicts, f"chunks refused as conflicts: {conflicts}"
+    assert len(held) > len(before) and len(held) == len(set(held)), (before, held)
+    assert held[:len(before)] == before and min(held[len(before):]) > max(before), held

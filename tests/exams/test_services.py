@@ -244,6 +244,24 @@ def test_reentry_with_approval_needs_one_unused_approval_each_time(world) -> Non
         services.attempt_start_or_resume(exam=world.exam, user=world.bob)
 
 
+def test_a_reload_of_a_running_session_is_not_a_re_entry(world) -> None:
+    # F5 in the LMS re-launches the tool: with a heartbeat seconds ago that is the same
+    # sitting, not a return after leaving, even under the strictest rule.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    attempt = _started(world, "none")
+    services.attempt_heartbeat(attempt=attempt)
+    again = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    assert again.pk == attempt.pk
+    AttemptSession.objects.filter(attempt=attempt).update(
+        last_heartbeat_at=timezone.now() - timedelta(minutes=5))
+    with pytest.raises(UserFacingError) as err:
+        services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    assert err.value.code == "reentry_refused"
+
+
 def test_reentry_none_refuses_unless_the_instructor_makes_an_exception(world) -> None:
     _started(world, "none")
     with pytest.raises(UserFacingError) as err:

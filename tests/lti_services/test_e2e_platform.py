@@ -113,7 +113,8 @@ def test_a_deep_linking_round_trip_is_accepted_by_the_platform(
     assert verdict["ok"], verdict
     (item,) = verdict["content_items"]
     assert item["type"] == "ltiResourceLink" and item["title"] == "Chemistry final"
-    assert item["custom"] == {"exam_id": str(exam.pk)}
+    # Open edX accepted the item; the flag tells the platform's admin to turn proctoring on.
+    assert item["custom"] == {"exam_id": str(exam.pk), "proctoring_services": "1"}
 
     # The same response signed by a key we never published is refused by the platform.
     claims = jwt.decode(fields["JWT"], options={"verify_signature": False})

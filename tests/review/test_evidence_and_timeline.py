@@ -130,3 +130,21 @@ def test_the_student_page_says_what_is_kept_and_until_when(client, world, media_
                       ).content.decode()
     assert "were deleted on" in text
     assert reverse("review:my_evidence", args=[world.evidence_charlie.pk]) not in text
+
+
+def test_a_review_status_change_days_later_does_not_stretch_the_timeline(world):
+    from datetime import timedelta
+
+    from proctor_lti.exams.models import AttemptEvent
+    from proctor_lti.review.detail import attempt_detail
+
+    a = world.attempt_dave
+    before = attempt_detail(attempt=a)["duration_s"]
+    AttemptEvent.objects.create(attempt=a, client_event_id="srv-reviewed", type="status_change",
+                                occurred_at=a.started_at + timedelta(days=3),
+                                offset_s=3 * 86400, data={"to": "reviewed"})
+    detail = attempt_detail(attempt=a)
+    assert detail["duration_s"] == before
+    svg_duration = float(detail["timeline_svg"].split('data-duration="')[1].split('"')[0])
+    assert svg_duration <= max(before, 1.0) + 1
+    assert any(e["event"].client_event_id == "srv-reviewed" for e in detail["events"])

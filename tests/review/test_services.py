@@ -266,3 +266,24 @@ def test_leaving_the_proctoring_page_for_the_opened_exam_window_is_not_scored(wo
                                     offset_s=at, data=data)
     flags = services.flags_from_lockdown_events(attempt=a)
     assert [(f.type, f.start_s, f.end_s) for f in flags] == [("window_blur", 30, 50)]
+
+
+def test_terminating_through_acs_ends_the_proctored_session_too(world, monkeypatch):
+    from proctor_lti.exams.models import Exam
+
+    exam = world.exam_a
+    exam.delivery = Exam.Delivery.PROCTORING_SERVICES
+    exam.save()
+    a = world.attempt_charlie
+    Attempt.objects.filter(pk=a.pk).update(status=Attempt.Status.IN_PROGRESS,
+                                           lti_acs_url="https://lms.example.edu/acs",
+                                           ended_at=None)
+    a.refresh_from_db()
+    monkeypatch.setattr("proctor_lti.lti.service_clients.acs_send",
+                        lambda attempt, **kw: {"status": "terminated"})
+    services.attempt_acs_send(attempt=a, actor=world.alice, action="flag", reason="look")
+    a.refresh_from_db()
+    assert a.status == Attempt.Status.IN_PROGRESS  # a flag does not stop the exam
+    services.attempt_acs_send(attempt=a, actor=world.alice, action="terminate", reason="seen")
+    a.refresh_from_db()
+    assert a.status == Attempt.Status.TERMINATED and a.ended_at is not None
