@@ -56,3 +56,33 @@ def test_evidence_and_keys_cannot_be_deleted_or_added_by_hand(model, admin_user)
     model_admin = admin.site._registry[model]
     assert not model_admin.has_delete_permission(request)
     assert not model_admin.has_add_permission(request)
+
+
+@pytest.mark.parametrize("field, value", [("duration_minutes", "5000"),
+                                          ("exam_url", "ftp://example.com/quiz"),
+                                          ("retention_days", "99999")])
+def test_exam_admin_turns_invalid_settings_into_form_errors(field, value, admin_client) -> None:
+    from tests.factories import ExamFactory
+
+    from proctor_lti.exams.settings_schema import preset_values
+
+    exam = ExamFactory()
+    for group, values in preset_values("minimal").items():
+        setattr(exam, group, values)
+    exam.save()
+    url = f"/admin/exams/exam/{exam.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {k: ("" if v is None else v) for k, v in form.initial.items()
+            if k in form.fields and not isinstance(v, (list, dict))}
+    data.update({"title": exam.title, "delivery": exam.delivery, field: value,
+                 "retention_days": data.get("retention_days", 30) if field != "retention_days"
+                 else value})
+    for prefix in ("accommodations",):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200, response.status_code  # the form again, not a 500
+    assert response.context["adminform"].form.errors or response.context["errors"]
+    exam.refresh_from_db()
+    assert str(getattr(exam, field)) != value

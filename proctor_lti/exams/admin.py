@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
 
 from proctor_lti.core.admin_mixins import KeptRecordAdmin
@@ -19,6 +20,7 @@ from .models import (
     CanvasQuizAccess,
     Exam,
 )
+from .settings_schema import SettingsError
 
 
 @admin.register(AgreementVersion)
@@ -61,8 +63,34 @@ class AccommodationInline(admin.TabularInline):
         return False  # through the instructor page, so the audit log records who and why
 
 
+class ExamAdminForm(forms.ModelForm):
+    """Runs the same validation as the instructor's settings page before saving, so a bad
+    value is a message on the form, never a 500 (the service refuses what the page would)."""
+
+    class Meta:
+        model = Exam
+        fields = "__all__"  # noqa: DJ007 (the ModelAdmin chooses what is shown)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.instance.pk or self.errors:
+            return data
+        changed = {k: data.get(k) for k in self.changed_data
+                   if k in services.EDITABLE_FIELDS or k == "retention_days"}
+        try:
+            with transaction.atomic():  # a dry run: validate, then roll everything back
+                services.exam_update_settings(exam=Exam.objects.get(pk=self.instance.pk),
+                                              actor=None, data=changed)
+                transaction.set_rollback(True)
+        except SettingsError as exc:
+            for field, message in exc.errors.items():
+                self.add_error(field if field in self.fields else None, message)
+        return data
+
+
 @admin.register(Exam)
 class ExamAdmin(admin.ModelAdmin):
+    form = ExamAdminForm
     list_display = (
         "title",
         "context",
@@ -74,6 +102,9 @@ class ExamAdmin(admin.ModelAdmin):
     list_filter = ("delivery", "preset")
     search_fields = ("title", "context__title")
     readonly_fields = (
+        # Where the exam lives is set by its LTI launch, not by hand.
+        "context",
+        "resource_link",
         "settings_locked_at",
         "recording",
         "verification",

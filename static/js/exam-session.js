@@ -412,11 +412,18 @@ async function endExam() {
   el("end-exam").disabled = true;
   const progress = el("end-progress");
   progress.hidden = false;
+  el("recording-indicator").dataset.state = "stopped";
+  el("recording-text").textContent = t.saving.replace("%s", client.pendingCount());
+  progress.textContent = t.saving.replace("%s", client.pendingCount());
   await stopAll();
-  let result = await client.flush({ timeoutMs: 120000 });
+  // Short rounds, so the student sees the count go down (offline, this can take a while);
+  // after two minutes, say plainly that it goes on by itself.
+  const calmUntil = Date.now() + 120000;
+  let result = await client.flush({ timeoutMs: 5000 });
   while (result.pending > 0) {
-    progress.textContent = t.still_pending.replace("%s", result.pending);
-    result = await client.flush({ timeoutMs: 60000 });
+    const text = Date.now() < calmUntil ? t.saving : t.still_pending;
+    progress.textContent = text.replace("%s", result.pending);
+    result = await client.flush({ timeoutMs: 5000 });
   }
   progress.textContent = t.saving.replace("%s", 0);
   let res = await api(`${A}/end`, { method: "POST", json: { reason: "student ended" } });
