@@ -27,6 +27,10 @@ def attempt_media_purge(*, attempt: Attempt, actor=None, reason: str) -> Deletio
     (observations JSON, flags) stay: they are the review record, not media.
     """
     vault = crypto.vault_for(attempt.pk)
+    if vault.purged_at:
+        raise UserFacingError(
+            f"This attempt's media was already deleted on {vault.purged_at:%Y-%m-%d %H:%M} UTC "
+            "(see the deletion records).", code="purged", status=410)
     names = list(Chunk.objects.filter(recording__attempt=attempt)
                  .values_list("storage_name", flat=True))
     evidence = [item["name"] for ev in Segment.objects.filter(recording__attempt=attempt)
@@ -77,9 +81,12 @@ def retention_extend(*, attempt: Attempt, until: datetime, actor, reason: str) -
         raise UserFacingError("This attempt's media has already been deleted.", code="purged",
                               status=410)
     previous = vault.retain_until
-    if previous is None or until > previous:
-        vault.retain_until = until
-        vault.save(update_fields=["retain_until", "updated_at"])
+    if previous is not None and until <= previous:
+        raise UserFacingError(
+            f"The media is already kept until {previous:%Y-%m-%d}: give a later date to "
+            "extend it.", code="not_later")
+    vault.retain_until = until
+    vault.save(update_fields=["retain_until", "updated_at"])
     audit_record(actor=actor, action=AuditEntry.Action.RETENTION, target=attempt,
                  context_id=attempt.exam.context_id,
                  detail={"reason": reason, "from": previous.isoformat() if previous else None,

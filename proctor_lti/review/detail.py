@@ -130,9 +130,9 @@ def attempt_detail(*, attempt: Attempt, for_student: bool = False) -> dict[str, 
         return data
     data.update({
         "review": AttemptReview.objects.filter(attempt=attempt)
-        .select_related("decided_by").first(),
+        .select_related("decided_by__lti_identity").first(),
         "notes": list(ReviewNote.objects.filter(attempt=attempt)
-                      .select_related("author").order_by("created_at")),
+                      .select_related("author__lti_identity").order_by("created_at")),
         "accommodation": Accommodation.objects.filter(exam_id=attempt.exam_id,
                                                       user_id=attempt.user_id).first(),
         "agreement": AgreementAcceptance.objects.filter(attempt=attempt)

@@ -21,7 +21,12 @@ from .views import review_view
 def _safe(value: object) -> str:
     """Neutralise spreadsheet formulas (CSV injection) in text cells."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Spreadsheets skip leading spaces and read full-width signs as formulas too.
+    lead = text.lstrip(" \u3000")[:1]
+    if text[:1] in ("\t", "\r", "\n") or lead in ("=", "+", "-", "@", "\uff1d", "\uff0b",
+                                                "\uff0d", "\uff20"):
+        return "'" + text
+    return text
 
 
 def exam_csv(*, exam: Exam) -> str:
@@ -44,12 +49,12 @@ def exam_csv(*, exam: Exam) -> str:
                 "duration_s", "confidence", "rule", "decision", "reason_code", "decided_by",
                 "decided_at"])
     flags = (Flag.objects.filter(attempt__exam=exam)
-             .select_related("decided_by").order_by("attempt_id", "start_s"))
+             .select_related("decided_by__lti_identity").order_by("attempt_id", "start_s"))
     for f in flags:
         w.writerow(["flag", f.attempt_id, f.pk, f.type, f.source, f"{f.start_s:.3f}",
                     f"{f.end_s:.3f}", f"{f.end_s - f.start_s:.3f}", f"{f.confidence:.3f}",
                     _safe(f.explanation.get("rule", "")), f.decision, f.reason_code,
-                    _safe(f.decided_by.get_username() if f.decided_by else ""),
+                    _safe(selectors.display_name(f.decided_by) if f.decided_by else ""),
                     f.decided_at.isoformat() if f.decided_at else ""])
     return out.getvalue()
 

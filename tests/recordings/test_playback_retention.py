@@ -98,6 +98,20 @@ def test_instructors_extend_retention_for_an_attempt_under_review(attempt, store
     assert AuditEntry.objects.filter(action=AuditEntry.Action.RETENTION).count() == 1
     with pytest.raises(Exception, match="why"):
         retention.retention_extend(attempt=attempt, until=until, actor=None, reason=" ")
+    # An earlier (or the same) date is refused, not reported as an extension.
+    with pytest.raises(Exception, match="later date"):
+        retention.retention_extend(attempt=attempt, until=until - timedelta(days=30),
+                                   actor=None, reason="appeal")
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.RETENTION).count() == 1
+
+
+def test_purging_twice_is_refused_and_writes_one_deletion_record(attempt, stored):
+    from proctor_lti.recordings.models import DeletionRecord
+
+    retention.attempt_media_purge(attempt=attempt, actor=None, reason="request")
+    with pytest.raises(Exception, match="already deleted"):
+        retention.attempt_media_purge(attempt=attempt, actor=None, reason="again")
+    assert DeletionRecord.objects.count() == 1
 
 
 def test_master_key_rotation_rewraps_keys_without_rewriting_media(attempt, stored, settings,

@@ -129,7 +129,11 @@ def test_reviewer_actions_through_the_page_redirect_back_and_record_who(client, 
     r = client.post(reverse("review:outcome", args=[a.pk]), {"outcome": "no_issue"})
     assert r.status_code == 302
     page = client.get(reverse("review:attempt", args=[a.pk])).content.decode()
-    assert "Looked fine" in page and "No issue" in page and "alice.instructor" in page
+    from proctor_lti.review.selectors import display_name
+
+    # Who acted is shown as people know them (the LMS name), never the internal username.
+    assert "Looked fine" in page and "No issue" in page and display_name(world.alice) in page
+    assert display_name(world.alice) != world.alice.get_username()
     bad = client.post(reverse("review:outcome", args=[a.pk]), {"outcome": "expel"})
     assert bad.status_code == 400 and b"error" in bad.content.lower()
 
@@ -216,3 +220,17 @@ def test_a_failing_roster_service_is_a_clear_error_not_a_crash(client, world, mo
     client.force_login(world.alice)
     response = client.post(reverse("review:roster_refresh", args=[world.exam_a.pk]))
     assert response.status_code == 502 and b"class list" in response.content
+
+
+@pytest.mark.parametrize("text", ["=1+1", " =1+1", "\u3000+1", "\uff1dSUM(A1)", "@cmd", "\t=1",
+                                  "-2+3"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(text):
+    from proctor_lti.review.exports import _safe
+
+    assert _safe(text) == "'" + text
+
+
+def test_csv_cells_of_plain_text_are_kept():
+    from proctor_lti.review.exports import _safe
+
+    assert _safe("Ada Lovelace") == "Ada Lovelace" and _safe(None) == "" and _safe(3) == "3"

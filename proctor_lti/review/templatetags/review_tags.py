@@ -49,3 +49,13 @@ def plain(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return "" if value is None else str(value)
+
+
+@register.filter
+def person(user: object) -> str:
+    """A reviewer or author as people know them (LMS name), not the internal username."""
+    if user is None:
+        return "?"
+    from proctor_lti.review.selectors import display_name
+
+    return display_name(user)
