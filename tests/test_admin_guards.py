@@ -62,9 +62,8 @@ def test_evidence_and_keys_cannot_be_deleted_or_added_by_hand(model, admin_user)
                                           ("exam_url", "ftp://example.com/quiz"),
                                           ("retention_days", "99999")])
 def test_exam_admin_turns_invalid_settings_into_form_errors(field, value, admin_client) -> None:
-    from tests.factories import ExamFactory
-
     from proctor_lti.exams.settings_schema import preset_values
+    from tests.factories import ExamFactory
 
     exam = ExamFactory()
     for group, values in preset_values("minimal").items():
