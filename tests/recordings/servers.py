@@ -23,29 +23,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout: float = 20.0) -> None:
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_until(predicate, timeout: float, message: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(message)
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    _wait_until(lambda: _listening(port), timeout, f"nothing listens on {port}")
 
 
 def wait_port_free(port: int, timeout: float = 20.0) -> None:
     """Until nothing accepts on the port: a killed server's children may outlive it briefly,
     and a connection they accept in that moment is reset, not served by the next server."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                pass
-        except OSError:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"something still listens on {port}")
+    _wait_until(lambda: not _listening(port), timeout, f"something still listens on {port}")
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
