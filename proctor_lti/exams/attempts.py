@@ -137,8 +137,12 @@ def _session_is_live(attempt: Attempt) -> bool:
     if attempt.status != S.IN_PROGRESS:
         return False
     session = AttemptSession.objects.filter(attempt=attempt).first()
+    if session is None or session.last_heartbeat_at is None:
+        # Agreement accepted but recording never started (e.g. screen sharing failed, then
+        # a reload): nothing of the exam has happened yet, so coming back is no re-entry.
+        return True
     fresh_after = timezone.now() - timedelta(seconds=HEARTBEAT_FRESH_S)
-    return bool(session and session.last_heartbeat_at and session.last_heartbeat_at >= fresh_after)
+    return session.last_heartbeat_at >= fresh_after
 
 
 def attempt_start_or_resume(

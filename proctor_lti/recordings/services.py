@@ -352,7 +352,9 @@ def attempt_finalise(*, attempt: Attempt) -> dict[str, Any]:
             recording__attempt=attempt, recording__kind__in=ANALYSED_KINDS,
             status__in=[Segment.Status.STORED, Segment.Status.QUEUED, Segment.Status.ANALYSING],
         ).count()
-        _transition(attempt, Attempt.Status.ANALYSING, from_statuses={Attempt.Status.SUBMITTED})
+        # Terminated attempts (by a reviewer or the platform) are analysed and reviewed too.
+        _transition(attempt, Attempt.Status.ANALYSING,
+                    from_statuses={Attempt.Status.SUBMITTED, Attempt.Status.TERMINATED})
         transaction.on_commit(lambda: segments_enqueue(segment_ids=to_queue))
         if summary["pending_segments"] == 0:
             transaction.on_commit(lambda: aggregate_enqueue(attempt_id=attempt.pk))

@@ -220,10 +220,28 @@ def _started(world, rule: str) -> Attempt:
     services.exam_update_settings(
         exam=world.exam, actor=world.alice, data={"lockdown": {"reentry": rule}}
     )
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
     services.attempt_transition(attempt=attempt, to=S.READY)
     services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)
+    # Recorded for a while, then left (the last heartbeat is minutes old).
+    services.attempt_heartbeat(attempt=attempt)
+    AttemptSession.objects.filter(attempt=attempt).update(
+        last_heartbeat_at=timezone.now() - timedelta(minutes=10))
     return attempt
+
+
+def test_coming_back_before_recording_ever_started_is_not_a_re_entry(world) -> None:
+    services.exam_update_settings(
+        exam=world.exam, actor=world.alice, data={"lockdown": {"reentry": "none"}})
+    attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    services.attempt_transition(attempt=attempt, to=S.READY)
+    services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)  # agreement accepted
+    # Screen sharing failed, the student reloads: no heartbeat was ever sent.
+    assert services.attempt_start_or_resume(exam=world.exam, user=world.bob).pk == attempt.pk
 
 
 def test_reentry_allowed_resumes_the_started_attempt(world) -> None:
@@ -360,10 +378,28 @@ def test_beginning_with_missing_checks_is_refused(world) -> None:
 
 
 def _in_progress(world) -> Attempt:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
     services.attempt_transition(attempt=attempt, to=S.READY)
     services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)
+    # Recorded for a while, then left (the last heartbeat is minutes old).
+    services.attempt_heartbeat(attempt=attempt)
+    AttemptSession.objects.filter(attempt=attempt).update(
+        last_heartbeat_at=timezone.now() - timedelta(minutes=10))
     return attempt
+
+
+def test_coming_back_before_recording_ever_started_is_not_a_re_entry(world) -> None:
+    services.exam_update_settings(
+        exam=world.exam, actor=world.alice, data={"lockdown": {"reentry": "none"}})
+    attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
+    services.attempt_transition(attempt=attempt, to=S.READY)
+    services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)  # agreement accepted
+    # Screen sharing failed, the student reloads: no heartbeat was ever sent.
+    assert services.attempt_start_or_resume(exam=world.exam, user=world.bob).pk == attempt.pk
 
 
 def test_the_access_code_needs_an_in_progress_attempt_and_a_fresh_heartbeat(world) -> None:

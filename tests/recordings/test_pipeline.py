@@ -88,6 +88,18 @@ def test_finalise_records_gaps_and_closes_open_segments(alice_client, attempt, w
     assert vault.finalised_at and vault.retain_until > timezone.now() + timezone.timedelta(days=29)
 
 
+def test_a_terminated_attempt_is_analysed_like_a_submitted_one(alice_client, attempt,
+                                                               webm_chunks, memory_broker):
+    # A reviewer (ACS terminate) or the platform ended it: it must still reach review.
+    put_chunk(alice_client, attempt, 0, webm_chunks[0], final=True)
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.TERMINATED,
+                                                 ended_at=timezone.now())
+    attempt.refresh_from_db()
+    services.attempt_finalise(attempt=attempt)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.ANALYSING
+
+
 def test_a_late_chunk_reopens_its_finalised_segment_for_a_complete_analysis(
         alice_client, attempt, webm_chunks, memory_broker):
     put_chunk(alice_client, attempt, 0, webm_chunks[0])
