@@ -415,17 +415,19 @@ async function endExam() {
   el("recording-indicator").dataset.state = "stopped";
   el("recording-text").textContent = t.saving.replace("%s", client.pendingCount());
   progress.textContent = t.saving.replace("%s", client.pendingCount());
-  await stopAll();
-  // Short rounds, so the student sees the count go down (offline, this can take a while);
-  // after two minutes, say plainly that it goes on by itself.
-  const calmUntil = Date.now() + 120000;
+  // A recorder that could not store its last piece (a full disk) must not stop the end.
+  await stopAll().catch(() => {});
+  // Short rounds, so the student sees the count go down. After two minutes (offline, a slow
+  // link) the exam ends anyway: the done page goes on sending what is left, and the server
+  // accepts it for UPLOAD_GRACE_SECONDS after the end.
+  const waitUntil = Date.now() + 120000;
   let result = await client.flush({ timeoutMs: 5000 });
-  while (result.pending > 0) {
-    const text = Date.now() < calmUntil ? t.saving : t.still_pending;
-    progress.textContent = text.replace("%s", result.pending);
+  while (result.pending > 0 && Date.now() < waitUntil) {
+    progress.textContent = t.saving.replace("%s", result.pending);
     result = await client.flush({ timeoutMs: 5000 });
   }
-  progress.textContent = t.saving.replace("%s", 0);
+  progress.textContent = result.pending > 0
+    ? t.still_pending.replace("%s", result.pending) : t.saving.replace("%s", 0);
   let res = await api(`${A}/end`, { method: "POST", json: { reason: "student ended" } });
   while (res.offline) { await new Promise((r) => setTimeout(r, 5000)); res = await api(`${A}/end`, { method: "POST", json: {} }); }
   window.location.href = res.data.return_url || res.data.done_url || `${A}/done/`;

@@ -298,7 +298,15 @@ export class UploadClient {
       this._token = null;
       return this._retry(record, 1);
     }
-    if ([409, 413, 415, 404].includes(res.status)) {
+    let code = "";
+    if (res.status === 400 || res.status === 410 || res.status === 422) {
+      try { code = (await res.clone().json()).error || ""; } catch (e) { /* not JSON */ }
+    }
+    // 422 sha256_mismatch means "damaged on the way": send again. Any other 422, a 400 or a
+    // 410 (media deleted) will never be accepted: keep the reason and stop resending.
+    const permanent = [409, 413, 415, 404, 400, 410].includes(res.status)
+      || (res.status === 422 && code !== "sha256_mismatch");
+    if (permanent) {
       // The server will never take these bytes: keep the reason, stop resending.
       let detail = "";
       try { detail = (await res.json()).detail || ""; } catch (e) { /* not JSON */ }
