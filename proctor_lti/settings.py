@@ -293,6 +293,8 @@ EXAM_CHUNK_SECONDS = envint("EXAM_CHUNK_SECONDS", 0)
 # Launching again within this many seconds of the last heartbeat is a reload of the running
 # session; later, it is a re-entry and the exam's re-entry rule applies. Also gates the access code.
 EXAM_HEARTBEAT_FRESH_SECONDS = envint("EXAM_HEARTBEAT_FRESH_SECONDS", 45)
+# An in-progress attempt whose page has been silent this long is ended (and analysed) by beat.
+EXAM_ABANDONED_MINUTES = envint("EXAM_ABANDONED_MINUTES", 120)
 
 # --- Recordings (proctor_lti.recordings) ----------------------------------------------------
 # Upload tokens live 15 minutes; a browser may keep uploading for 30 minutes after the end.
@@ -308,6 +310,8 @@ CELERY_BEAT_SCHEDULE = {
     # Canvas quiz access codes set by the tool are changed once each exam window closes.
     "exams-rotate-access-codes": {"task": "proctor_lti.exams.tasks.rotate_access_codes",
                                   "schedule": 300.0},
+    "exams-end-abandoned-attempts": {"task": "proctor_lti.exams.tasks.end_abandoned_attempts",
+                                     "schedule": 300.0},
 }
 if "visibility_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:
     # Tests of worker loss shorten it; production keeps it above the ml hard time limit.

@@ -386,6 +386,36 @@ def attempt_end(*, attempt: Attempt, actor: Any = None, reason: str = "",
     return attempt
 
 
+def attempts_end_abandoned(*, now: Any = None) -> int:
+    """End in-progress attempts whose page has been silent for EXAM_ABANDONED_MINUTES.
+
+    A student who closes the laptop without "End exam" (or whose laptop dies and who never
+    comes back) would otherwise leave the attempt in progress for ever: never analysed,
+    never reviewable. What the browser still holds can be sent during the upload grace.
+    """
+    now = now or timezone.now()
+    minutes = int(settings.EXAM_ABANDONED_MINUTES)
+    silent_since = now - timedelta(minutes=minutes)
+    candidates = Attempt.objects.filter(status=S.IN_PROGRESS, started_at__lt=silent_since)
+    ended = 0
+    for attempt in candidates.select_related("session"):
+        session = getattr(attempt, "session", None)
+        last = (session.last_heartbeat_at if session else None) or attempt.started_at
+        if last is None or last >= silent_since:
+            continue
+        try:
+            with transaction.atomic():
+                attempt_end(attempt=attempt,
+                            reason=f"ended automatically: no sign of the exam page for "
+                                   f"{minutes} minutes")
+            ended += 1
+        except TransitionRefused:
+            continue  # ended meanwhile by the student or the platform
+    if ended:
+        logger.info("ended %s abandoned attempt(s)", ended)
+    return ended
+
+
 def access_code_reveal(*, attempt: Attempt, user: Any) -> str:
     """The exam's access code, only for the attempt's own student inside a live, recording
     session (status in_progress and a heartbeat in the last HEARTBEAT_FRESH_S seconds)."""

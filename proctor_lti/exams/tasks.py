@@ -30,3 +30,16 @@ def rotate_access_codes() -> int:
     from .canvas import canvas_access_codes_rotate_due
 
     return canvas_access_codes_rotate_due()
+
+
+@shared_task(
+    name="proctor_lti.exams.tasks.end_abandoned_attempts",
+    ignore_result=True,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def end_abandoned_attempts() -> int:
+    """Periodic (Celery beat): end sessions silent for EXAM_ABANDONED_MINUTES."""
+    from .attempts import attempts_end_abandoned
+
+    return attempts_end_abandoned()

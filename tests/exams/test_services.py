@@ -378,28 +378,10 @@ def test_beginning_with_missing_checks_is_refused(world) -> None:
 
 
 def _in_progress(world) -> Attempt:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
     services.attempt_transition(attempt=attempt, to=S.READY)
     services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)
-    # Recorded for a while, then left (the last heartbeat is minutes old).
-    services.attempt_heartbeat(attempt=attempt)
-    AttemptSession.objects.filter(attempt=attempt).update(
-        last_heartbeat_at=timezone.now() - timedelta(minutes=10))
     return attempt
-
-
-def test_coming_back_before_recording_ever_started_is_not_a_re_entry(world) -> None:
-    services.exam_update_settings(
-        exam=world.exam, actor=world.alice, data={"lockdown": {"reentry": "none"}})
-    attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
-    services.attempt_transition(attempt=attempt, to=S.READY)
-    services.attempt_transition(attempt=attempt, to=S.IN_PROGRESS)  # agreement accepted
-    # Screen sharing failed, the student reloads: no heartbeat was ever sent.
-    assert services.attempt_start_or_resume(exam=world.exam, user=world.bob).pk == attempt.pk
 
 
 def test_the_access_code_needs_an_in_progress_attempt_and_a_fresh_heartbeat(world) -> None:
@@ -435,3 +417,20 @@ def test_a_heartbeat_never_changes_the_status(world) -> None:
     services.attempt_heartbeat(attempt=attempt)
     attempt.refresh_from_db()
     assert attempt.status == S.IN_PROGRESS
+
+
+def test_attempts_whose_page_went_silent_are_ended_for_analysis(world, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from proctor_lti.exams.attempts import attempts_end_abandoned
+
+    settings.EXAM_ABANDONED_MINUTES = 120
+    gone = _started(world, "allowed")  # last heartbeat 10 minutes ago
+    assert attempts_end_abandoned() == 0  # not yet: it may come back
+    later = timezone.now() + timedelta(minutes=125)
+    assert attempts_end_abandoned(now=later) == 1
+    gone.refresh_from_db()
+    assert gone.status in (S.SUBMITTED, S.ANALYSING) and gone.ended_at is not None
+    assert attempts_end_abandoned(now=later) == 0  # once
