@@ -149,6 +149,12 @@ def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_t
             Recording.objects.filter(pk=recording.pk).update(
                 bytes_stored=F("bytes_stored") + len(body))
             _segment_note(recording, chunk, has_header=has_header, final=final)
+            if recording.finalised_at and recording.gaps:
+                # A chunk arriving in the grace period after the end may fill a gap that
+                # finalisation recorded: review must not report recording that arrived.
+                seqs = list(Chunk.objects.filter(recording=recording)
+                            .values_list("seq", flat=True))
+                Recording.objects.filter(pk=recording.pk).update(gaps=_gaps(seqs))
     except IntegrityError:
         # A concurrent upload of the same seq won the race.
         existing = Chunk.objects.get(recording=recording, seq=seq)

@@ -88,6 +88,19 @@ def test_finalise_records_gaps_and_closes_open_segments(alice_client, attempt, w
     assert vault.finalised_at and vault.retain_until > timezone.now() + timezone.timedelta(days=29)
 
 
+def test_a_chunk_arriving_after_the_end_fills_its_recorded_gap(alice_client, attempt,
+                                                                 webm_chunks, memory_broker):
+    put_chunk(alice_client, attempt, 0, webm_chunks[0])
+    put_chunk(alice_client, attempt, 2, webm_chunks[2])
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.SUBMITTED,
+                                                 ended_at=timezone.now())
+    attempt.refresh_from_db()
+    services.attempt_finalise(attempt=attempt)
+    assert Recording.objects.get().gaps == [[1, 1]]
+    assert put_chunk(alice_client, attempt, 1, webm_chunks[1]).status_code == 201
+    assert Recording.objects.get().gaps == []
+
+
 def test_a_terminated_attempt_is_analysed_like_a_submitted_one(alice_client, attempt,
                                                                webm_chunks, memory_broker):
     # A reviewer (ACS terminate) or the platform ended it: it must still reach review.
