@@ -14,7 +14,7 @@ from proctor_lti.exams.models import (
     PrecheckFrame,
 )
 from proctor_lti.exams.vocabulary import EVENT_METRIC, FLAG_METRIC
-from proctor_lti.recordings.models import AttemptVault, Recording
+from proctor_lti.recordings.models import AttemptVault, Chunk, Recording
 
 from . import scoring
 from .models import AttemptReview, AttemptScore, Evidence, Flag, ReviewNote
@@ -35,7 +35,7 @@ def _offset(attempt: Attempt, event: Any) -> float:
 
 
 def attempt_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording],
-                 chunk_seconds: float = 5.0) -> list[tuple[float, float, str]]:
+                 chunk_seconds: float = 6.0) -> list[tuple[float, float, str]]:
     """Network gaps (offline -> online events) and upload gaps (missing chunk ranges)."""
     gaps: list[tuple[float, float, str]] = []
     open_at: float | None = None
@@ -47,15 +47,32 @@ def attempt_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording
             open_at = None
     if open_at is not None:
         gaps.append((open_at, open_at + chunk_seconds, "offline"))
-    for rec in recordings:
+    with_gaps = [rec for rec in recordings if rec.gaps]
+    starts: dict[tuple[int, int], float] = {}
+    if with_gaps:
+        # Where a gap lies in time comes from the chunks around it (their start in the exam),
+        # not from sequence numbers: recording starts late, segments differ in length.
+        starts = {(r, q): t for r, q, t in Chunk.objects.filter(
+            recording__in=with_gaps, start_s__isnull=False)
+            .values_list("recording_id", "seq", "start_s")}
+    for rec in with_gaps:
         for rng in rec.gaps or []:
             try:
                 first, last = int(rng[0]), int(rng[-1])
             except (TypeError, ValueError, IndexError):
                 continue
-            # Chunk sequence numbers are ~chunk_seconds apart in the recorder.
-            gaps.append((first * chunk_seconds, (last + 1) * chunk_seconds,
-                         f"{rec.kind} upload"))
+            before, after = starts.get((rec.pk, first - 1)), starts.get((rec.pk, last + 1))
+            missing = last - first + 1
+            if before is not None and after is not None and after > before:
+                slot = (after - before) / (missing + 1)
+                span = (before + slot, after)
+            elif after is not None:
+                span = (max(0.0, after - missing * chunk_seconds), after)
+            elif before is not None:
+                span = (before + chunk_seconds, before + (missing + 1) * chunk_seconds)
+            else:  # no neighbour with a time: estimate from the sequence numbers
+                span = (first * chunk_seconds, (last + 1) * chunk_seconds)
+            gaps.append((round(span[0], 3), round(span[1], 3), f"{rec.kind} upload"))
     return sorted(gaps)
 
 

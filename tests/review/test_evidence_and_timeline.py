@@ -148,3 +148,17 @@ def test_a_review_status_change_days_later_does_not_stretch_the_timeline(world):
     svg_duration = float(detail["timeline_svg"].split('data-duration="')[1].split('"')[0])
     assert svg_duration <= max(before, 1.0) + 1
     assert any(e["event"].client_event_id == "srv-reviewed" for e in detail["events"])
+
+
+def test_upload_gaps_sit_where_the_missing_chunks_were_recorded(world):
+    from proctor_lti.recordings.models import Chunk, Recording
+    from proctor_lti.review.detail import attempt_gaps
+
+    a = world.attempt_dave
+    rec = Recording.objects.create(attempt=a, kind="webcam", gaps=[[2, 3]])
+    # Recording began 40 s into the exam; 6 s segments; chunks 2 and 3 never arrived.
+    for seq, start in ((0, 40.0), (1, 46.0), (4, 64.0)):
+        Chunk.objects.create(recording=rec, seq=seq, segment_index=seq, size=1, sha256="0" * 64,
+                             storage_name=f"x{seq}", start_s=start)
+    (gap,) = attempt_gaps(a, [], [rec])
+    assert gap == (52.0, 64.0, "webcam upload")
