@@ -101,9 +101,14 @@ def segment_analyse(*, segment_id: int) -> str:
 def _finish(segment: Segment, *, status: str, error: str = "", observations: Any = None,
             evidence: list[dict[str, Any]] | None = None, duration_s: float | None = None) -> str:
     with transaction.atomic():
-        Segment.objects.filter(pk=segment.pk).update(
+        # Only if nothing changed meanwhile: a late chunk sets the segment back to STORED and
+        # queues it again, and that complete analysis must not be overwritten by this one.
+        updated = Segment.objects.filter(pk=segment.pk, status=Segment.Status.ANALYSING).update(
             status=status, error=error, observations=observations, evidence=evidence or [],
             duration_s=duration_s, analysed_at=timezone.now(), updated_at=timezone.now())
+        if not updated:
+            logger.info("segment %s changed during analysis: the newer run decides", segment.pk)
+            return "superseded"
         attempt_id = segment.recording.attempt_id
         transaction.on_commit(lambda: attempt_aggregate_if_ready(attempt_id=attempt_id))
     if status == Segment.Status.FAILED:

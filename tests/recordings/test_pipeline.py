@@ -166,3 +166,22 @@ def test_undecodable_media_fails_only_its_own_segment(alice_client, attempt, web
     bad.refresh_from_db()
     assert bad.status == Segment.Status.FAILED and bad.error
     assert analysis.segment_analyse(segment_id=good.pk) == "done"
+
+
+def test_an_analysis_overtaken_by_a_late_chunk_does_not_overwrite_the_segment(
+        alice_client, attempt, webm_chunks, memory_broker, monkeypatch, model_dir, settings):
+    settings.MODEL_DIR = model_dir
+    put_chunk(alice_client, attempt, 0, webm_chunks[0], final=True)
+    segment = Segment.objects.get()
+    real_observe = __import__("detection.pipeline", fromlist=["observe"]).observe
+
+    def observe_while_a_chunk_arrives(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_observe(*args, **kwargs)
+        # What _segment_note does when a late chunk reopens the segment mid-analysis.
+        Segment.objects.filter(pk=segment.pk).update(status=Segment.Status.STORED)
+        return result
+
+    monkeypatch.setattr("detection.pipeline.observe", observe_while_a_chunk_arrives)
+    assert analysis.segment_analyse(segment_id=segment.pk) == "superseded"
+    segment.refresh_from_db()
+    assert segment.status == Segment.Status.STORED and segment.observations is None
