@@ -380,7 +380,11 @@ def attempt_end(*, attempt: Attempt, actor: Any = None, reason: str = "",
     def finalise() -> None:
         from proctor_lti.recordings.services import attempt_finalise
 
-        attempt_finalise(attempt=Attempt.objects.get(pk=attempt_id))
+        try:
+            attempt_finalise(attempt=Attempt.objects.get(pk=attempt_id))
+        except Exception:
+            # The attempt has ended either way; the beat sweep finalises it again.
+            logger.exception("finalising attempt %s failed; the sweep will retry", attempt_id)
 
     transaction.on_commit(finalise)
     return attempt

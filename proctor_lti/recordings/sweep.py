@@ -40,4 +40,24 @@ def sweep(*, now: datetime, stale_after: timedelta) -> dict[str, int]:
                                       recording__kind__in=ANALYSED_KINDS,
                                       status__in=PENDING).exists():
             aggregated += int(attempt_aggregate_if_ready(attempt_id=vault.attempt_id))
-    return {"stored": len(stored), "sent": sent, "requeued": requeued, "aggregations": aggregated}
+    finalised = _finalise_missed(now=now, stale_after=stale_after)
+    return {"stored": len(stored), "sent": sent, "requeued": requeued, "aggregations": aggregated,
+            "finalised": finalised}
+
+
+def _finalise_missed(*, now: datetime, stale_after: timedelta) -> int:
+    """Attempts that ended but whose finalisation failed (it runs right after the end, in the
+    request: a database blip there would otherwise leave them 'analysing' for ever)."""
+    from proctor_lti.exams.models import Attempt
+
+    from .services import attempt_finalise
+
+    ended = Attempt.objects.filter(
+        status__in=[Attempt.Status.SUBMITTED, Attempt.Status.TERMINATED],
+        ended_at__lt=now - stale_after, ended_at__gt=now - timedelta(days=7),
+    ).exclude(vault__finalised_at__isnull=False)
+    count = 0
+    for attempt in ended.select_related("exam"):
+        attempt_finalise(attempt=attempt)
+        count += 1
+    return count

@@ -185,3 +185,28 @@ def test_an_analysis_overtaken_by_a_late_chunk_does_not_overwrite_the_segment(
     assert analysis.segment_analyse(segment_id=segment.pk) == "superseded"
     segment.refresh_from_db()
     assert segment.status == Segment.Status.STORED and segment.observations is None
+
+
+def test_the_sweep_finalises_an_attempt_whose_finalisation_failed(
+        alice_client, attempt, webm_chunks, memory_broker, monkeypatch,
+        django_capture_on_commit_callbacks):
+    from proctor_lti.exams.attempts import attempt_end
+
+    put_chunk(alice_client, attempt, 0, webm_chunks[0], final=True)
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.IN_PROGRESS)
+    attempt.refresh_from_db()
+
+    def blip(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "attempt_finalise", blip)
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_end(attempt=attempt, reason="student ended")  # the failure must not raise
+    monkeypatch.undo()
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.SUBMITTED
+    assert not AttemptVault.objects.filter(attempt=attempt, finalised_at__isnull=False).exists()
+    later = timezone.now() + timezone.timedelta(minutes=20)
+    assert sweep(now=later, stale_after=timezone.timedelta(minutes=15))["finalised"] == 1
+    attempt.refresh_from_db()
+    assert attempt.status in (Attempt.Status.ANALYSING, Attempt.Status.REVIEWABLE)
