@@ -5,6 +5,8 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
 
 from proctor_lti.lti.keys import tool_jwks, tool_key_active, tool_key_rotate
@@ -17,7 +19,9 @@ def test_the_first_use_creates_one_active_key():
     key = tool_key_active()
     assert key.state == ToolKey.State.ACTIVE and key.activated_at
     assert tool_key_active().pk == key.pk
-    assert "BEGIN PRIVATE KEY" in key.private_key_pem
+    # The stored PEM is a usable RSA private key (generated at first use, never committed).
+    private = serialization.load_pem_private_key(key.private_key_pem.encode(), password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
 
 
 def test_rotation_publishes_the_next_key_before_signing_with_it():
@@ -54,7 +58,9 @@ def test_the_admin_shows_tool_keys_without_their_private_key(admin_client):
     assert changelist.status_code == 200 and detail.status_code == 200
     for page in (changelist, detail):
         assert key.kid.encode() in page.content
-        assert b"PRIVATE KEY" not in page.content and b"private_key_pem" not in page.content
+        pem_body = "".join(key.private_key_pem.strip().splitlines()[1:-1])
+        assert pem_body[:64].encode() not in page.content
+        assert b"-----BEGIN" not in page.content and b"private_key_pem" not in page.content
 
 
 def test_the_admin_rotate_action_publishes_a_next_key(admin_client):
