@@ -140,17 +140,11 @@ class AttemptAdmin(KeptRecordAdmin, admin.ModelAdmin):
     ]
     exclude = ("upload_secret",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(AgreementAcceptance)
 class AgreementAcceptanceAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "version", "accepted_at", "ip_address")
     readonly_fields = ("attempt", "version", "accepted_at", "ip_address", "user_agent")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 class CanvasQuizAccessForm(forms.ModelForm):

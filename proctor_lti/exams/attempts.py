@@ -141,8 +141,13 @@ def _session_is_live(attempt: Attempt) -> bool:
         # Agreement accepted but recording never started (e.g. screen sharing failed, then
         # a reload): nothing of the exam has happened yet, so coming back is no re-entry.
         return True
+    return _heartbeat_is_fresh(session)
+
+
+def _heartbeat_is_fresh(session: AttemptSession | None) -> bool:
+    """The session page sent a heartbeat in the last HEARTBEAT_FRESH_S seconds."""
     fresh_after = timezone.now() - timedelta(seconds=HEARTBEAT_FRESH_S)
-    return session.last_heartbeat_at >= fresh_after
+    return bool(session and session.last_heartbeat_at and session.last_heartbeat_at >= fresh_after)
 
 
 def attempt_start_or_resume(
@@ -405,7 +410,7 @@ def attempts_end_abandoned(*, now: Any = None) -> int:
     for attempt in candidates.select_related("session"):
         session = getattr(attempt, "session", None)
         last = (session.last_heartbeat_at if session else None) or attempt.started_at
-        if last is None or last >= silent_since:
+        if last >= silent_since:
             continue
         try:
             with transaction.atomic():
@@ -433,13 +438,7 @@ def access_code_reveal(*, attempt: Attempt, user: Any) -> str:
             status=403,
             code="session_not_active",
         )
-    session = AttemptSession.objects.filter(attempt=attempt).first()
-    fresh_after = timezone.now() - timedelta(seconds=HEARTBEAT_FRESH_S)
-    if (
-        session is None
-        or session.last_heartbeat_at is None
-        or session.last_heartbeat_at < fresh_after
-    ):
+    if not _heartbeat_is_fresh(AttemptSession.objects.filter(attempt=attempt).first()):
         raise UserFacingError(
             _(
                 "Your recording has not reached the server recently. Wait a "

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from proctor_lti.core.admin_mixins import KeptRecordAdmin
 from proctor_lti.core.audit import audit_record
 from proctor_lti.core.models import AuditEntry
 
@@ -102,7 +103,7 @@ class PlatformAdmin(admin.ModelAdmin):
 
 
 @admin.register(ToolKey)
-class ToolKeyAdmin(admin.ModelAdmin):
+class ToolKeyAdmin(KeptRecordAdmin, admin.ModelAdmin):
     """Public parts only: kid, state and dates. The private key is excluded from every view."""
 
     list_display = ("kid", "state", "created_at", "activated_at", "retired_at")
@@ -111,14 +112,9 @@ class ToolKeyAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["rotate"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
+    # No add or delete (KeptRecordAdmin): platforms cache our key set, so keys come and
+    # leave only through rotation (next -> active -> retired).
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Platforms cache our key set: keys leave it only through rotation (retired).
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ToolKey]:

@@ -33,14 +33,8 @@ class AttemptVaultAdmin(KeptRecordAdmin, admin.ModelAdmin):
 
 
 @admin.register(DeletionRecord)
-class DeletionRecordAdmin(admin.ModelAdmin):
+class DeletionRecordAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("deleted_at", "attempt_id_ref", "exam_title", "reason", "deleted_by",
                     "bytes_deleted")
     readonly_fields = ("attempt_id_ref", "exam_title", "what", "reason", "deleted_at",
                        "deleted_by", "bytes_deleted")
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False

@@ -55,7 +55,8 @@ def _finalise_missed(*, now: datetime, stale_after: timedelta) -> int:
     ended = Attempt.objects.filter(
         status__in=[Attempt.Status.SUBMITTED, Attempt.Status.TERMINATED],
         ended_at__lt=now - stale_after, ended_at__gt=now - timedelta(days=7),
-    ).exclude(vault__finalised_at__isnull=False)
+        vault__finalised_at__isnull=True,  # also true when the attempt has no vault yet
+    )
     count = 0
     for attempt in ended.select_related("exam"):
         attempt_finalise(attempt=attempt)

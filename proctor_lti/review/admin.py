@@ -43,11 +43,8 @@ class FlagAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_select_related = ("attempt__exam", "attempt__user", "decided_by")
     readonly_fields = ("attempt", "source", "type", "start_s", "end_s", "confidence",
                        "explanation", "decision", "reason_code", "decided_by", "decided_at")
+    # Flags come from detection and lockdown events; decisions from the review page.
     inlines = [EvidenceInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Flags come from detection and lockdown events; decisions from the review page.
-        return False
 
 
 @admin.register(AttemptReview)
@@ -56,17 +53,11 @@ class AttemptReviewAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_filter = ("outcome",)
     readonly_fields = ("attempt", "outcome", "decided_by", "decided_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(ReviewNote)
 class ReviewNoteAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_display = ("attempt", "author", "created_at")
     readonly_fields = ("attempt", "author", "text", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(AttemptScore)
@@ -75,9 +66,6 @@ class AttemptScoreAdmin(KeptRecordAdmin, admin.ModelAdmin):
     list_filter = ("band",)
     readonly_fields = ("attempt", "value", "band", "parts", "exam_minutes", "weights",
                        "computed_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 class PurgeForm(forms.Form):

@@ -56,7 +56,7 @@ def attempt_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording
             recording__in=with_gaps, start_s__isnull=False)
             .values_list("recording_id", "seq", "start_s")}
     for rec in with_gaps:
-        for rng in rec.gaps or []:
+        for rng in rec.gaps:
             try:
                 first, last = int(rng[0]), int(rng[-1])
             except (TypeError, ValueError, IndexError):
