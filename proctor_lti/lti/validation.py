@@ -1,10 +1,8 @@
-"""The security checklist for an LTI 1.3 id_token (docs: ../shared/LTI.md).
+"""The rules of the LTI 1.3 launch checklist that pylti1p3 lacks (docs: ../shared/LTI.md).
 
-Why our own validator rather than pylti1p3's MessageLaunch: run against an independent
-platform, pylti1p3 2.0 accepts replayed tokens, tokens without exp/iat, never checks azp,
-never refetches the key set after a platform key rotation, rejects LtiStartProctoring, and
-raises bare exceptions (HTTP 500) on unknown issuers. Every check below is a few lines on top
-of PyJWT; each failure is a LaunchError with a stable code (a 4xx page with an error id).
+`message_launch.ProctorMessageLaunch` (pylti1p3's MessageLaunch, extended) calls these from
+its validation steps. Each failure is a LaunchError with a stable code (a 4xx page with an
+error id).
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import ADMIN_HINT, launch_error
-from .keyset import platform_public_key
 from .launch_data import (
     MSG_DEEP_LINKING,
     MSG_END_ASSESSMENT,
@@ -69,10 +66,12 @@ def token_header(id_token: str) -> dict[str, Any]:
     return header
 
 
-def token_decode(*, id_token: str, platform: Platform) -> dict[str, Any]:
-    """Signature, iss, aud, exp, iat (required, with leeway), maximum age and azp."""
-    header = token_header(id_token)
-    key = platform_public_key(platform=platform, kid=header["kid"])
+def claims_verify(*, id_token: str, key: Any, platform: Platform) -> dict[str, Any]:
+    """Signature, iss, aud, exp, iat (required, with leeway), maximum age and azp.
+
+    pylti1p3 decodes with verify_aud off and no required claims: a token without exp/iat
+    passed, and iss/aud were only read from the unverified payload.
+    """
     leeway = settings.LTI_CLOCK_LEEWAY_SECONDS
     try:
         claims = jwt.decode(
@@ -118,19 +117,13 @@ def nonce_consume(*, issuer: str, nonce: str, expires_at: float) -> None:
         raise _refuse("replayed_token", _("This launch has already been used.")) from None
 
 
-def deployment_for(*, platform: Platform, claims: dict[str, Any]) -> Deployment:
-    """The known deployment named by the token (auto-added only if the platform allows it)."""
-    deployment_id = claims.get(LTI + "deployment_id")
-    if not isinstance(deployment_id, str) or not deployment_id:
-        raise _refuse("missing_deployment_id", _("The launch does not name its deployment."),
-                      status=400)
+def deployment_lookup(*, platform: Platform, deployment_id: str) -> Deployment | None:
+    """The known deployment (auto-added only if the platform allows it), else None."""
     deployment = Deployment.objects.filter(platform=platform, deployment_id=deployment_id).first()
-    if deployment is not None:
-        return deployment
-    if platform.auto_add_deployments:
-        return Deployment.objects.get_or_create(platform=platform,
-                                                deployment_id=deployment_id)[0]
-    raise unknown_deployment(platform=platform, deployment_id=deployment_id)
+    if deployment is None and platform.auto_add_deployments:
+        deployment = Deployment.objects.get_or_create(platform=platform,
+                                                      deployment_id=deployment_id)[0]
+    return deployment
 
 
 def unknown_deployment(*, platform: Platform, deployment_id: str) -> Exception:
@@ -189,20 +182,3 @@ def message_check(claims: dict[str, Any]) -> str:
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             _require({}, LTI_AP + "attempt_number", int)
     return message_type
-
-
-def id_token_validate(*, id_token: str, platform: Platform, nonce: str) -> dict[str, Any]:
-    """Run the whole checklist; return the validated claims or raise LaunchError.
-
-    Order matters: the signature is checked before anything in the payload is trusted, and
-    the nonce is used up only for a token that is otherwise valid, so a broken launch cannot
-    burn the nonce of a good one.
-    """
-    claims = token_decode(id_token=id_token, platform=platform)
-    if claims.get("nonce") != nonce:
-        raise _refuse("nonce_mismatch", _("This launch does not belong to this sign-in."))
-    message_check(claims)
-    deployment_for(platform=platform, claims=claims)
-    nonce_consume(issuer=platform.issuer, nonce=claims["nonce"],
-                  expires_at=float(claims["exp"]) + settings.LTI_CLOCK_LEEWAY_SECONDS)
-    return claims

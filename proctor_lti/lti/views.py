@@ -1,4 +1,4 @@
-"""LTI 1.3 login, launch and key set. Thin: the work is in oidc, validation and launch."""
+"""LTI 1.3 login, launch and key set. Thin: the work is in oidc, message_launch and launch."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from proctor_lti.core.errors import UserFacingError, error_page
 from .errors import launch_error
 from .keys import tool_jwks
 from .launch import launch_complete
+from .message_launch import id_token_validate
 from .models import Platform
 from .oidc import (
     login_start,
@@ -33,7 +34,6 @@ from .oidc import (
     storage_check_issue,
     storage_check_take,
 )
-from .validation import id_token_validate
 
 logger = logging.getLogger(__name__)
 JWKS_MAX_AGE_SECONDS = 3600
@@ -96,6 +96,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         raise launch_error("unknown_state",
                            _("This launch does not match a sign-in we started, or it expired."),
                            status=401)
+    storage_confirmed = False
     if not state_cookie_matches(request.COOKIES, state):
         check = request.POST.get("lti_storage_check", "")
         if check:
@@ -104,6 +105,7 @@ def launch(request: HttpRequest) -> HttpResponse:
                 raise launch_error("state_mismatch",
                                    _("The sign-in could not be confirmed by your LMS."),
                                    status=401)
+            storage_confirmed = True
         elif entry["storage_target"]:
             return _storage_get_page(request, entry, id_token=id_token, state=state)
         else:
@@ -115,7 +117,9 @@ def launch(request: HttpRequest) -> HttpResponse:
     # One transaction for the used nonce and the launch's writes: one commit per launch. The
     # nonce still cannot be replayed if the writes fail: its state was used up above.
     with transaction.atomic():
-        claims = id_token_validate(id_token=id_token, platform=platform, nonce=entry["nonce"])
+        claims = id_token_validate(id_token=id_token, platform=platform, nonce=entry["nonce"],
+                                   state=state, cookies=request.COOKIES,
+                                   state_confirmed=storage_confirmed)
         launch_data = launch_complete(request=request, platform=platform, claims=claims)
     logger.info("lti launch %s platform=%s type=%s", launch_data.launch_id, platform.pk,
                 launch_data.message_type)

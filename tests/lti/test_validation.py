@@ -1,4 +1,5 @@
-"""Every rule of the id_token checklist, one test each (signature edge faked, rest real)."""
+"""Every rule of the id_token checklist, one test each (key-set edge faked; pylti1p3, PyJWT,
+cache and database real)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ import pytest
 
 from proctor_lti.lti.errors import LaunchError
 from proctor_lti.lti.keyset import cache_ttl
+from proctor_lti.lti.message_launch import id_token_validate
 from proctor_lti.lti.models import Deployment, UsedNonce
-from proctor_lti.lti.validation import id_token_validate
 
 from .helpers import LTI, LTI_AP, LTI_DL, FakeResponse, claims_for, forge, public_jwk, rsa_key, sign
 
 pytestmark = pytest.mark.django_db
 
 
-def validate(platform, token, nonce="n-1"):
-    return id_token_validate(id_token=token, platform=platform, nonce=nonce)
+STATE = "state-1"
+STATE_COOKIE = {"lti-state-" + STATE: STATE}
+
+
+def validate(platform, token, nonce="n-1", cookies=STATE_COOKIE, state_confirmed=False):
+    return id_token_validate(id_token=token, platform=platform, nonce=nonce, state=STATE,
+                             cookies=cookies, state_confirmed=state_confirmed)
 
 
 def refused(platform, token, nonce="n-1") -> LaunchError:
@@ -25,6 +31,13 @@ def refused(platform, token, nonce="n-1") -> LaunchError:
         validate(platform, token, nonce)
     assert 400 <= info.value.status < 500
     assert info.value.error_id
+    return info.value
+
+
+def refused_with(platform, token, **kwargs) -> LaunchError:
+    with pytest.raises(LaunchError) as info:
+        validate(platform, token, **kwargs)
+    assert 400 <= info.value.status < 500 and info.value.error_id
     return info.value
 
 
@@ -253,8 +266,56 @@ def test_it_refuses_deep_linking_without_its_settings(platform, edge):
     assert refused(platform, sign(claims, rsa_key(1), "k1")).code == \
         "missing_deep_linking_settings"
     claims[LTI_DL + "deep_linking_settings"] = {"deep_link_return_url": "https://lms/x",
-                                                "accept_types": ["ltiResourceLink"]}
+                                                "accept_types": ["ltiResourceLink"],
+                                                "accept_presentation_document_targets": ["iframe"]}
     assert validate(platform, sign(claims, rsa_key(1), "k1"))
+
+
+@pytest.mark.parametrize("settings_claim", [
+    {"accept_types": ["file"], "accept_presentation_document_targets": ["iframe"]},
+    {"accept_types": ["ltiResourceLink"]},
+])
+def test_pylti1p3s_own_deep_linking_rules_still_hold(platform, edge, settings_claim):
+    """A platform that cannot take an ltiResourceLink, or names no presentation target,
+    is refused by pylti1p3's validator, as a 4xx with an error id, not a 500."""
+    claims = claims_for(platform, deployment_id="dep-1", message_type="LtiDeepLinkingRequest")
+    claims[LTI_DL + "deep_linking_settings"] = {"deep_link_return_url": "https://lms/x",
+                                                **settings_claim}
+    assert refused(platform, sign(claims, rsa_key(1), "k1")).code == "invalid_launch"
+
+
+def test_it_refuses_a_state_the_browser_did_not_confirm(platform, edge):
+    error = refused_with(platform, good(platform), cookies={})
+    assert error.code == "state_mismatch"
+    assert not UsedNonce.objects.exists()
+
+
+def test_platform_storage_confirms_the_state_without_a_cookie(platform, edge):
+    assert validate(platform, good(platform), cookies={}, state_confirmed=True)
+
+
+def test_a_cookie_for_another_state_does_not_confirm_this_one(platform, edge):
+    error = refused_with(platform, good(platform), cookies={"lti-state-" + STATE: "other"})
+    assert error.code == "state_mismatch"
+
+
+def test_the_launch_goes_through_pylti1p3s_message_launch(platform, edge, monkeypatch):
+    """Not a parallel validator: pylti1p3's own steps run, in its order."""
+    from pylti1p3.message_launch import MessageLaunch
+
+    calls = []
+    for step in ("validate_state", "validate_jwt_format", "validate_registration",
+                 "validate_deployment"):
+        original = getattr(MessageLaunch, step)
+
+        def spy(self, _original=original, _step=step):
+            calls.append(_step)
+            return _original(self)
+
+        monkeypatch.setattr(MessageLaunch, step, spy)
+    validate(platform, good(platform))
+    assert calls == ["validate_state", "validate_jwt_format", "validate_registration",
+                     "validate_deployment"]
 
 
 def test_expired_used_nonces_are_purged(platform, edge):
