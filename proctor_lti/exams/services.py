@@ -32,7 +32,7 @@ from .attempts import (  # noqa: F401  (re-exported: the public attempt services
     precheck_frame_submit,
     precheck_record,
 )
-from .models import Accommodation, AgreementVersion, Exam, ReentryApproval
+from .models import Accommodation, AgreementVersion, CanvasQuizAccess, Exam, ReentryApproval
 
 EDITABLE_FIELDS = (
     "title",
@@ -206,6 +206,16 @@ def _plain_fields(exam: Exam, data: dict[str, Any]) -> dict[str, Any]:
         elif key == "students_see_own_flags":
             value = bool(value)
         out[key] = value
+    if (("delivery" in out or "access_code" in out)
+            and out.get("delivery", exam.delivery) == Exam.Delivery.ACCESS_CODE
+            and not str(out.get("access_code", exam.access_code) or "").strip()
+            and not CanvasQuizAccess.objects.filter(context_id=exam.context_id).exists()):
+        # Without a code the gate has nothing to reveal: students would be stuck after the
+        # pre-checks. With Canvas access for the course, the tool sets the code itself.
+        errors["access_code"] = _(
+            "An access-code exam needs its access code (the quiz password set in the LMS), "
+            "or Canvas access for this course so that the tool sets and rotates it."
+        )
     if errors:
         raise schema.SettingsError(errors)
     return out

@@ -66,6 +66,25 @@ def test_the_access_code_never_enters_the_audit_log(world) -> None:
         assert "NEW-SECRET-9" not in str(entry.detail)
 
 
+def test_an_access_code_exam_cannot_be_saved_without_its_code(world) -> None:
+    assert world.exam.delivery == Exam.Delivery.ACCESS_CODE
+    with pytest.raises(schema.SettingsError) as err:
+        services.exam_update_settings(exam=world.exam, actor=world.alice,
+                                      data={"access_code": "  "})
+    assert "access code" in err.value.errors["access_code"]
+    world.exam.refresh_from_db()
+    assert world.exam.access_code == "SECRET-CODE-7731"  # nothing was lost
+
+
+def test_canvas_access_lets_the_tool_set_the_code_itself(world) -> None:
+    from proctor_lti.exams.models import CanvasQuizAccess
+
+    CanvasQuizAccess.objects.create(context=world.course_a, api_token="t")
+    services.exam_update_settings(exam=world.exam, actor=world.alice, data={"access_code": ""})
+    world.exam.refresh_from_db()
+    assert world.exam.access_code == ""
+
+
 def test_locked_recording_and_verification_are_refused_with_the_reason(world) -> None:
     attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
     services.attempt_transition(attempt=attempt, to=S.PRECHECKS)
