@@ -49,6 +49,9 @@ EVENT_METRIC: dict[str, str | None] = {
     "network_offline": None,
     "network_online": None,
     "heartbeat": None,
+    # The session page started recording again for an attempt that had recorded before (a
+    # reload, a closed tab, another browser): the piece in the recorder then was lost.
+    "recording_resumed": None,
     # Written by the server (exams.attempts.attempt_transition), never scored.
     "status_change": None,
 }

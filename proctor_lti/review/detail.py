@@ -47,6 +47,7 @@ def attempt_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording
             open_at = None
     if open_at is not None:
         gaps.append((open_at, open_at + chunk_seconds, "offline"))
+    gaps += _reload_gaps(attempt, events, recordings, chunk_seconds)
     with_gaps = [rec for rec in recordings if rec.gaps]
     starts: dict[tuple[int, int], float] = {}
     if with_gaps:
@@ -74,6 +75,25 @@ def attempt_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording
                 span = (first * chunk_seconds, (last + 1) * chunk_seconds)
             gaps.append((round(span[0], 3), round(span[1], 3), f"{rec.kind} upload"))
     return sorted(gaps)
+
+
+def _reload_gaps(attempt: Attempt, events: list[Any], recordings: list[Recording],
+                 chunk_seconds: float) -> list[tuple[float, float, str]]:
+    """Stretches lost to a page reload: from the end of the last piece stored before each
+    `recording_resumed` event to the event (recording started again then)."""
+    resumed = [_offset(attempt, e) for e in events if e.type == "recording_resumed"]
+    if not resumed:
+        return []
+    starts = sorted(Chunk.objects.filter(
+        recording__in=[r for r in recordings if r.kind in ("webcam", "screen")],
+        start_s__isnull=False).values_list("start_s", flat=True))
+    gaps = []
+    for t in resumed:
+        before = [s for s in starts if s < t]
+        lost_from = min(t, before[-1] + chunk_seconds) if before else t
+        if t - lost_from > 0.5:
+            gaps.append((round(lost_from, 3), round(t, 3), "page reload"))
+    return gaps
 
 
 def peer_signals(attempt: Attempt) -> list[scoring.PeerSignal]:

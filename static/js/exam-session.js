@@ -352,16 +352,20 @@ function randomRoomScans() {
 // ---- start and end ---------------------------------------------------------------------
 // Resuming in another browser (or after site data was cleared): continue after what the
 // server holds, so no new chunk reuses a stored number and nothing is refused.
+// Returns whether this attempt had been recording before (a reload or a resume).
 async function syncCountersWithServer() {
   const kinds = ["webcam", "screen", "room_scan"];
   const held = await Promise.all(kinds.map((kind) => client.serverInventory(kind)));
+  let recordedBefore = false;
   kinds.forEach((kind, i) => {
     const inv = held[i];
     if (!inv) return;
     if (inv.max_seq != null) raiseCounter(cfg.attemptId, `${kind}.seq`, inv.max_seq + 1);
     const segments = (inv.segments || []).map((s) => s.index);
     if (segments.length) raiseCounter(cfg.attemptId, `${kind}.segment`, Math.max(...segments) + 1);
+    if (kind !== "room_scan" && (segments.length || inv.max_seq != null)) recordedBefore = true;
   });
+  return recordedBefore;
 }
 
 async function stopAll() {
@@ -378,9 +382,12 @@ async function start() {
       await document.documentElement.requestFullscreen().catch(() => {});
     }
     await client.ready;
-    await syncCountersWithServer();
+    const resumed = await syncCountersWithServer();
     await startScreen();
     await startCamera();
+    // The piece being recorded when the page went away (a reload, a closed tab) never
+    // reached IndexedDB: say so, so review shows that stretch as not recorded.
+    if (resumed) logEvent("recording_resumed", {});
   } catch (e) {
     button.disabled = false;
     el("start-error").textContent = (e && e.message) || String(e);

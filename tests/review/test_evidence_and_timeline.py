@@ -162,3 +162,23 @@ def test_upload_gaps_sit_where_the_missing_chunks_were_recorded(world):
                              storage_name=f"x{seq}", start_s=start)
     (gap,) = attempt_gaps(a, [], [rec])
     assert gap == (52.0, 64.0, "webcam upload")
+
+
+def test_a_page_reload_shows_as_a_stretch_not_recorded(world):
+    """The piece in the recorder when the page went away is lost: review says where."""
+    from datetime import timedelta
+
+    from proctor_lti.exams.models import AttemptEvent
+    from proctor_lti.recordings.models import Chunk, Recording
+    from proctor_lti.review.detail import attempt_gaps
+
+    a = world.attempt_dave
+    rec = Recording.objects.create(attempt=a, kind="webcam")
+    for seq, start in ((0, 0.0), (1, 6.0), (2, 31.0)):  # reloaded at about 15 s
+        Chunk.objects.create(recording=rec, seq=seq, segment_index=seq, size=1, sha256="0" * 64,
+                             storage_name=f"r{seq}", start_s=start)
+    resumed = AttemptEvent.objects.create(
+        attempt=a, client_event_id="c-resumed", type="recording_resumed",
+        occurred_at=a.started_at + timedelta(seconds=31), offset_s=31.0, data={})
+    assert attempt_gaps(a, [resumed], [rec]) == [(12.0, 31.0, "page reload")]
+    assert attempt_gaps(a, [], [rec]) == []
