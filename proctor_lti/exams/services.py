@@ -317,8 +317,14 @@ def accommodation_set(
     return acc
 
 
-def accommodation_remove(*, accommodation: Accommodation, actor: Any, reason: str = "") -> None:
-    """Delete an accommodation; the audit log keeps what it was."""
+def accommodation_remove(*, accommodation: Accommodation, actor: Any, reason: str) -> None:
+    """Delete an accommodation; the audit log keeps what it was and why it went."""
+    reason = (reason or "").strip()[:2000]
+    if not reason:
+        # Granting needs a reason; taking one away from a student needs one just as much.
+        raise UserFacingError(
+            _("Say why the accommodation is removed (for example “letter withdrawn”)."),
+            status=400, code="reason_required")
     audit_record(
         actor=actor,
         action=AuditEntry.Action.ACCOMMODATION,

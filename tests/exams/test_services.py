@@ -13,6 +13,7 @@ from proctor_lti.exams import settings_schema as schema
 from proctor_lti.exams.attempts import TransitionRefused
 from proctor_lti.exams.models import (
     ALLOWED_TRANSITIONS,
+    Accommodation,
     AgreementAcceptance,
     AgreementVersion,
     Attempt,
@@ -159,6 +160,19 @@ def test_accommodation_without_a_reason_is_refused(world) -> None:
             exam=world.exam, user=world.bob, actor=world.alice, exempt_checks=["camera"], reason=" "
         )
     assert "reason" in err.value.errors
+
+
+def test_removing_an_accommodation_needs_a_reason_and_keeps_it(world) -> None:
+    acc = services.accommodation_set(exam=world.exam, user=world.bob, actor=world.alice,
+                                     exempt_checks=["camera"], reason="Letter 17")
+    with pytest.raises(UserFacingError) as err:
+        services.accommodation_remove(accommodation=acc, actor=world.alice, reason="  ")
+    assert err.value.code == "reason_required"
+    assert Accommodation.objects.filter(pk=acc.pk).exists()  # nothing removed
+    services.accommodation_remove(accommodation=acc, actor=world.alice, reason="Withdrawn")
+    assert not Accommodation.objects.filter(pk=acc.pk).exists()
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.ACCOMMODATION).first()
+    assert entry.detail["removed"] and entry.detail["reason"] == "Withdrawn"
 
 
 def test_exempt_checks_are_skipped_in_the_effective_settings(world) -> None:
