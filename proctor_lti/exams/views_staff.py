@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from proctor_lti.core.errors import UserFacingError
 from proctor_lti.lti.models import Membership, ResourceLink
+from proctor_lti.lti.roster import roster_refresh_in_background
 
 from . import selectors, services
 from . import settings_schema as schema
@@ -98,6 +99,8 @@ def exam_settings(request: HttpRequest, exam_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def accommodations(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = selectors.exam_for_staff(exam_id=exam_id, user=request.user)
+    # Students who have not launched yet come from the NRPS roster, as on the review page.
+    roster_refresh_in_background(exam.context)
     students = _students(exam)
     form = AccommodationForm(request.POST or None, students=students)
     status = 200

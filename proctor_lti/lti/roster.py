@@ -173,3 +173,13 @@ def roster_sync_enqueue(context: Context, *, max_age_s: int = 900) -> bool:
 
     transaction.on_commit(lambda: lti_roster_sync.delay(context.pk))
     return True
+
+
+def roster_refresh_in_background(context: Context) -> None:
+    """For pages that list the class (review overview, accommodations): queue a refresh when
+    stale, never block, never fail the page (a broker outage keeps the last known roster)."""
+    try:
+        roster_sync_enqueue(context)
+    except Exception:
+        logger.warning("could not queue a roster refresh for context %s", context.pk,
+                       exc_info=True)

@@ -71,7 +71,7 @@ def exam_index(request: HttpRequest) -> HttpResponse:
 @review_view
 def exam_overview(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = access.exam_for_staff(request.user, exam_id)
-    _roster_refresh_in_background(exam)
+    roster.roster_refresh_in_background(exam.context)
     data = selectors.exam_overview(exam=exam, params=request.GET)
     return render(request, "review/overview.html", {
         "roster_synced_at": roster.roster_synced_at(exam.context),
@@ -81,15 +81,6 @@ def exam_overview(request: HttpRequest, exam_id: int) -> HttpResponse:
         "rows_html": render_rows(data["rows"], len(data["flag_types"])),
         "sorts": selectors.SORTS, "status_labels": selectors.STATUS_LABELS,
         "band_labels": selectors.BAND_LABELS})
-
-
-def _roster_refresh_in_background(exam: Exam) -> None:
-    """Students who have not started come from the NRPS roster: keep it fresh, never block."""
-    try:
-        roster.roster_sync_enqueue(exam.context)
-    except Exception:  # broker down: the page still shows the last known roster
-        logger.warning("could not queue a roster refresh for context %s", exam.context_id,
-                       exc_info=True)
 
 
 @require_POST

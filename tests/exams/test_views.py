@@ -122,6 +122,24 @@ def test_staff_grant_an_accommodation_from_the_page(world) -> None:
     assert bad.status_code == 400
 
 
+def test_removing_an_accommodation_from_the_page_asks_why(world) -> None:
+    acc = services.accommodation_set(exam=world.exam, user=world.bob, actor=world.alice,
+                                     exempt_checks=["camera"], reason="Letter 12")
+    c = client_for(world.alice)
+    url = reverse("exams:accommodation_delete", args=[world.exam.pk, acc.pk])
+    refused = c.post(url, {"reason": ""})
+    assert refused.status_code == 400 and b"Say why" in refused.content
+    assert c.post(url, {"reason": "Letter withdrawn"}).status_code == 302
+    assert not world.exam.accommodations.exists()
+
+
+def test_the_accommodations_page_refreshes_the_class_list(world, monkeypatch) -> None:
+    queued = []
+    monkeypatch.setattr("proctor_lti.lti.roster.roster_sync_enqueue", queued.append)
+    page = client_for(world.alice).get(reverse("exams:accommodations", args=[world.exam.pk]))
+    assert page.status_code == 200 and queued == [world.exam.context]
+
+
 def test_students_cannot_open_someone_elses_attempt(world) -> None:
     attempt = services.attempt_start_or_resume(exam=world.exam, user=world.bob)
     c = client_for(world.dana)
