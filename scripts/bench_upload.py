@@ -80,7 +80,8 @@ def make_students(n: int) -> list[dict]:
         session.save()
         out.append({"attempt": attempt.pk,
                     "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
-                    "token": tokens.token_issue(attempt=attempt)[0]})
+                    "token": tokens.token_issue(attempt=attempt,
+                                                session_key=session.session_key)[0]})
     return out
 
 

@@ -1,8 +1,9 @@
 """The upload and playback API (see docs/api/uploads.md). Views are thin: services decide.
 
 Upload endpoints need the Django session of the attempt's student AND a Bearer upload token
-(tokens.py). They do not use DRF's SessionAuthentication, whose CSRF check is the wrong tool
-here: the custom Authorization header already cannot be sent by a cross-site form.
+bound to that session (tokens.py). upload_access.py checks both, the attempt's owner and its
+window in one query, so these views use no DRF authentication class (and no CSRF check: the
+custom Authorization header already cannot be sent by a cross-site form).
 """
 
 from __future__ import annotations
@@ -10,68 +11,35 @@ from __future__ import annotations
 import logging
 import re
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from proctor_lti.core.errors import UserFacingError
-from proctor_lti.exams.models import Attempt
 from proctor_lti.exams.vocabulary import STREAM_KINDS
 
 from . import selectors, services, tokens
 from .crypto import CryptoError
 from .storage import StorageFull, StorageUnavailable
+from .upload_access import upload_access
 
 logger = logging.getLogger(__name__)
 
-
-class SessionUser(BaseAuthentication):
-    """The Django session's user, without DRF's CSRF check (see the module docstring)."""
-
-    def authenticate(self, request: Request):  # type: ignore[no-untyped-def]
-        user = getattr(request._request, "user", None)
-        if user is None or not user.is_active:
-            return None
-        return (user, None)
-
-
-def _django_user(request: Request):  # type: ignore[no-untyped-def]
-    return request.user
+# JSON answers to scripts are never framed and load nothing; saying so here also spares the
+# frame-ancestors middleware its cache read on every upload.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 def _retry_later(status: int, message: str, retry_after: int) -> Response:
     response = Response({"error": "retry_later", "detail": message}, status=status)
     response["Retry-After"] = str(retry_after)
     return response
-
-
-def student_attempt(request: Request, attempt_id: int, *, need_token: bool = True) -> Attempt:
-    """The signed-in student's own attempt, after checking the upload token and window."""
-    user = _django_user(request)
-    if not user.is_authenticated:
-        raise UserFacingError(_("Your session has ended. Open the exam again from your course."),
-                              code="not_signed_in", status=401)
-    attempt = (Attempt.objects.select_related("exam", "vault")
-               .filter(pk=attempt_id, user=user).first())
-    if attempt is None:
-        raise UserFacingError(_("There is no attempt of yours with this number."),
-                              code="no_such_attempt", status=404)
-    if need_token:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header.startswith("Bearer "):
-            raise UserFacingError(_("An upload token is required (Authorization: Bearer)."),
-                                  code="token_required", status=401)
-        reason = tokens.token_check(header[7:].strip(), attempt=attempt, user_id=user.pk)
-        if reason:
-            raise UserFacingError(_("The upload token is %(reason)s: ask for a fresh one.")
-                                  % {"reason": reason}, code=f"token_{reason}", status=401)
-    services.attempt_upload_check(attempt=attempt)
-    return attempt
 
 
 class BoundedJSONParser(JSONParser):
@@ -85,17 +53,30 @@ class BoundedJSONParser(JSONParser):
 
 
 class StudentView(APIView):
-    authentication_classes = [SessionUser]
+    # upload_access checks the session, the owner and the token itself (one query); DRF's
+    # authentication classes would load the session and the user again.
+    authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes: list = []
     parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Content-Security-Policy"] = API_CSP
+        return response
 
 
 class UploadTokenView(StudentView):
     # Issuing a token has no side effect and only same-origin script can read the response,
     # so CSRF protection is not needed (and the session cookie alone never uploads).
     def post(self, request: Request, attempt_id: int) -> Response:
-        attempt = student_attempt(request, attempt_id, need_token=False)
-        token, expires = tokens.token_issue(attempt=attempt)
+        access = upload_access(request._request, attempt_id, need_token=False)
+        if not access.session_key:  # signed in without a session cookie: nothing to bind to
+            raise UserFacingError(_("Your session has ended. Open the exam again from your "
+                                    "course."), code="not_signed_in", status=401)
+        token, expires = tokens.token_issue(attempt=access.attempt,
+                                            session_key=access.session_key)
         return Response({"token": token, "expires_at": expires,
                          "expires_in": tokens.token_ttl()}, status=201)
 
@@ -131,9 +112,8 @@ class ChunkView(StudentView):
                                   status=404)
         if not re.fullmatch(r"\d{1,9}", seq):
             raise UserFacingError("The sequence number must be a whole number.", code="bad_seq")
-        attempt = student_attempt(request, attempt_id)
-        from django.conf import settings
-
+        access = upload_access(request._request, attempt_id, kind=kind, seq=int(seq))
+        attempt = access.attempt
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > settings.UPLOAD_MAX_CHUNK_BYTES:
             raise UserFacingError(f"A chunk may be at most {settings.UPLOAD_MAX_CHUNK_BYTES} "
@@ -148,7 +128,8 @@ class ChunkView(StudentView):
             stored = services.chunk_store(
                 attempt=attempt, kind=kind, seq=int(seq), body=request.body,
                 content_type=request.META.get("CONTENT_TYPE", ""), sha256=sha,
-                segment_index=segment_index, start_s=start_s, final=final)
+                segment_index=segment_index, start_s=start_s, final=final,
+                state=access.stream)
         except StorageFull:
             return _retry_later(507, "The server's storage is full; the chunk is kept in your "
                                 "browser and will be sent again.", 60)
@@ -168,13 +149,13 @@ class ChunkListView(StudentView):
         if kind not in STREAM_KINDS:
             raise UserFacingError(f"Unknown stream '{kind[:40]}'.", code="unknown_stream",
                                   status=404)
-        attempt = student_attempt(request, attempt_id)
+        attempt = upload_access(request._request, attempt_id).attempt
         return Response(selectors.chunk_inventory(attempt=attempt, kind=kind))
 
 
 class EventsView(StudentView):
     def post(self, request: Request, attempt_id: int) -> Response:
-        attempt = student_attempt(request, attempt_id)
+        attempt = upload_access(request._request, attempt_id).attempt
         data = request.data
         events = data.get("events") if isinstance(data, dict) else None
         try:

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -23,7 +22,7 @@ from proctor_lti.core.errors import UserFacingError
 from proctor_lti.exams.models import Attempt, AttemptEvent
 from proctor_lti.exams.vocabulary import EVENT_METRIC, STREAM_KINDS
 
-from . import crypto
+from . import crypto, sql
 from .models import AttemptVault, Chunk, Recording, Segment
 from .storage import StorageFull, StorageUnavailable, media_delete, media_write
 from .validation import STREAM_TYPES, MediaMismatch, base_type, is_image, sniff
@@ -90,15 +89,34 @@ def chunk_name(attempt_id: int, kind: str, seq: int, sha256: str) -> str:
     return f"recordings/{attempt_id}/{kind}/{seq:08d}-{sha256[:16]}.enc"
 
 
+@dataclass
+class StreamState:
+    """What is known of one stream before a chunk is stored (read with the attempt)."""
+
+    recording_id: int | None
+    finalised: bool = False
+    existing: Chunk | None = None  # the chunk already stored under this seq
+
+
+def stream_state(*, attempt: Attempt, kind: str, seq: int) -> StreamState:
+    recording = Recording.objects.filter(attempt=attempt, kind=kind).first()
+    if recording is None:
+        return StreamState(recording_id=None)
+    return StreamState(recording_id=recording.pk, finalised=recording.finalised_at is not None,
+                       existing=Chunk.objects.filter(recording=recording, seq=seq).first())
+
+
 def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_type: str,
                 sha256: str, segment_index: int = 0, start_s: float | None = None,
-                final: bool = False) -> StoredChunk:
+                final: bool = False, state: StreamState | None = None) -> StoredChunk:
     """Validate one chunk, store it encrypted and durably, then record it.
 
     Idempotent: the same bytes under the same seq return the existing chunk (created=False);
     different bytes under a stored seq raise a 409. The file is on disk (fsynced) or
     acknowledged by object storage before the row exists, so a row always means "safe".
     Raises UserFacingError (4xx) for bad input and 507/503 when storage cannot take it.
+    `state` is what the upload API already read about the stream (upload_access); without
+    it, it is read here.
     """
     sha256 = sha256.strip().lower()
     _check_fields(kind=kind, seq=seq, segment_index=segment_index, start_s=start_s,
@@ -124,14 +142,18 @@ def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_t
     if is_image(media_type):
         segment_index, final = seq, True  # every image stands alone
 
-    recording, _ = Recording.objects.get_or_create(
-        attempt=attempt, kind=kind, defaults={"mime_type": content_type[:100]})
-    existing = Chunk.objects.filter(recording=recording, seq=seq).first()
-    if existing is not None:
-        return StoredChunk(_same_or_conflict(existing, sha256), created=False)
+    if state is None:
+        state = stream_state(attempt=attempt, kind=kind, seq=seq)
+    if state.existing is not None:
+        return StoredChunk(_same_or_conflict(state.existing, sha256), created=False)
+    recording_id, finalised = state.recording_id, state.finalised
+    if recording_id is None:  # the stream's first chunk
+        recording, _ = Recording.objects.get_or_create(
+            attempt=attempt, kind=kind, defaults={"mime_type": content_type[:100]})
+        recording_id, finalised = recording.pk, recording.finalised_at is not None
 
     try:
-        vault = attempt.vault  # loaded with the attempt by the upload API (select_related)
+        vault = attempt.vault  # read with the attempt by the upload API
     except AttemptVault.DoesNotExist:
         vault = crypto.vault_for(attempt.pk, retain_until=_provisional_retention(attempt))
     if vault.purged_at:
@@ -141,27 +163,31 @@ def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_t
     blob = crypto.encrypt(crypto.data_key(vault), body, crypto.aad_for(attempt.pk, f"{kind}/{seq}"))
     media_write(name, blob)  # raises StorageFull / StorageUnavailable
 
-    try:
-        with transaction.atomic():
-            chunk = Chunk.objects.create(
-                recording=recording, seq=seq, segment_index=segment_index, size=len(body),
-                sha256=sha256, storage_name=name, start_s=start_s)
-            Recording.objects.filter(pk=recording.pk).update(
-                bytes_stored=F("bytes_stored") + len(body))
-            _segment_note(recording, chunk, has_header=has_header, final=final)
-            if recording.finalised_at and recording.gaps:
+    chunk = Chunk(recording_id=recording_id, seq=seq, segment_index=segment_index,
+                  size=len(body), sha256=sha256, storage_name=name, start_s=start_s)
+    with transaction.atomic():
+        created = sql.chunk_insert(chunk)
+        if created:
+            sql.recording_add_bytes(recording_id, len(body))
+            _segment_note(recording_id, kind, chunk, has_header=has_header, final=final)
+            if finalised:
                 # A chunk arriving in the grace period after the end may fill a gap that
                 # finalisation recorded: review must not report recording that arrived.
-                seqs = list(Chunk.objects.filter(recording=recording)
-                            .values_list("seq", flat=True))
-                Recording.objects.filter(pk=recording.pk).update(gaps=_gaps(seqs))
-    except IntegrityError:
+                _gaps_refresh(recording_id)
+    if not created:
         # A concurrent upload of the same seq won the race.
-        existing = Chunk.objects.get(recording=recording, seq=seq)
+        existing = Chunk.objects.get(recording_id=recording_id, seq=seq)
         if existing.storage_name != name:
             media_delete(name)
         return StoredChunk(_same_or_conflict(existing, sha256), created=False)
     return StoredChunk(chunk, created=True)
+
+
+def _gaps_refresh(recording_id: int) -> None:
+    recording = Recording.objects.only("gaps").get(pk=recording_id)
+    if recording.gaps:
+        seqs = list(Chunk.objects.filter(recording_id=recording_id).values_list("seq", flat=True))
+        Recording.objects.filter(pk=recording_id).update(gaps=_gaps(seqs))
 
 
 def _same_or_conflict(existing: Chunk, sha256: str) -> Chunk:
@@ -177,64 +203,34 @@ def _provisional_retention(attempt: Attempt) -> datetime:
     return timezone.now() + timedelta(days=attempt.exam.retention_days)
 
 
-def _segment_note(recording: Recording, chunk: Chunk, *, has_header: bool, final: bool) -> None:
-    """Update the chunk's segment (locked) and close segments that became complete."""
-    locked = Segment.objects.select_for_update()
-    segment = locked.filter(recording=recording, index=chunk.segment_index).first()
-    if segment is None:  # the segment's first chunk (get_or_create is race-safe)
-        segment, _ = Segment.objects.get_or_create(recording=recording, index=chunk.segment_index)
-        segment = locked.get(pk=segment.pk)
-    fields: list[str] = []
-    if has_header and (segment.first_seq is None or chunk.seq < segment.first_seq):
-        segment.first_seq = chunk.seq
-        if chunk.start_s is not None:
-            segment.start_s = chunk.start_s
-        fields += ["first_seq", "start_s"]
-    if final and (segment.final_seq is None or chunk.seq > segment.final_seq):
-        segment.final_seq = chunk.seq
-        fields.append("final_seq")
-    if segment.status not in (Segment.Status.OPEN, Segment.Status.STORED):
-        # A late chunk for a segment closed at finalisation: analyse it again, complete.
-        segment.status = Segment.Status.STORED
-        segment.observations = None
-        fields += ["status", "observations"]
-    if fields:
-        segment.save(update_fields=[*set(fields), "updated_at"])
+def _segment_note(recording_id: int, kind: str, chunk: Chunk, *, has_header: bool,
+                  final: bool) -> None:
+    """Update the chunk's segment (locked) and close segments that became complete.
+
+    A header chunk sets the segment's first_seq (the earliest wins) and start time, a final
+    chunk its final_seq; a late chunk reopens an analysed segment. A header chunk also ends
+    the previous open segment, which may complete it. Webcam segments that are STORED are
+    queued for analysis once the transaction commits.
+    """
+    segment = sql.segment_upsert(recording_id=recording_id, index=chunk.segment_index,
+                                 seq=chunk.seq, header=has_header, final=final,
+                                 start_s=chunk.start_s)
     candidates = [segment]
     if has_header:
-        previous = Segment.objects.filter(recording=recording, index__lt=segment.index,
-                                          status=Segment.Status.OPEN).order_by("-index").first()
+        previous = sql.segment_previous_open(recording_id=recording_id, index=segment.index)
         if previous is not None:
             candidates.append(previous)
+    stored = []
     for candidate in candidates:
-        if candidate.status == Segment.Status.OPEN and segment_is_complete(candidate):
-            Segment.objects.filter(pk=candidate.pk, status=Segment.Status.OPEN).update(
-                status=Segment.Status.STORED, updated_at=timezone.now())
-            candidate.status = Segment.Status.STORED
-    if recording.kind in ANALYSED_KINDS and any(
-        c.status == Segment.Status.STORED for c in candidates
-    ):
-        ids = [c.pk for c in candidates if c.status == Segment.Status.STORED]
-        transaction.on_commit(lambda: segments_enqueue(segment_ids=ids))
-
-
-def segment_is_complete(segment: Segment) -> bool:
-    """Header chunk and last chunk known, and every seq between them present."""
-    if segment.first_seq is None:
-        return False
-    end = segment.final_seq
-    if end is None:
-        nxt = (Segment.objects.filter(recording_id=segment.recording_id, index__gt=segment.index,
-                                      first_seq__isnull=False)
-               .order_by("index").values_list("first_seq", flat=True).first())
-        if nxt is None:
-            return False
-        end = nxt - 1
-    if end < segment.first_seq:
-        return False
-    have = Chunk.objects.filter(recording_id=segment.recording_id, segment_index=segment.index,
-                                seq__gte=segment.first_seq, seq__lte=end).count()
-    return have == end - segment.first_seq + 1
+        status = candidate.status
+        if status == Segment.Status.OPEN and sql.segment_is_complete(
+                recording_id=recording_id, segment=candidate):
+            sql.segment_close(candidate.id)
+            status = Segment.Status.STORED
+        if status == Segment.Status.STORED:
+            stored.append(candidate.id)
+    if kind in ANALYSED_KINDS and stored:
+        transaction.on_commit(lambda: segments_enqueue(segment_ids=stored))
 
 
 def segments_enqueue(*, segment_ids: list[int]) -> int:
@@ -307,11 +303,8 @@ def events_record(*, attempt: Attempt, events: Any) -> dict[str, int]:
         offset = (when - attempt.started_at).total_seconds() if attempt.started_at else None
         rows[event_id] = AttemptEvent(attempt=attempt, client_event_id=event_id, type=event_type,
                                       occurred_at=when, offset_s=offset, data=data)
-    known = set(AttemptEvent.objects.filter(attempt=attempt, client_event_id__in=list(rows))
-                .values_list("client_event_id", flat=True))
-    fresh = [row for key, row in rows.items() if key not in known]
-    AttemptEvent.objects.bulk_create(fresh, ignore_conflicts=True)
-    return {"accepted": len(fresh), "duplicates": len(events) - len(fresh)}
+    accepted = sql.events_insert(list(rows.values()))
+    return {"accepted": accepted, "duplicates": len(events) - accepted}
 
 
 def _gaps(seqs: list[int]) -> list[list[int]]:

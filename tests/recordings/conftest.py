@@ -110,8 +110,13 @@ def alice_client(alice) -> Client:  # type: ignore[no-untyped-def]
     return client
 
 
-def bearer(attempt: Attempt) -> str:
-    return f"Bearer {tokens.token_issue(attempt=attempt)[0]}"
+def session_key(client: Client) -> str:
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def bearer(attempt: Attempt, client: Client) -> str:
+    """An upload token for the attempt, bound to the client's session."""
+    return f"Bearer {tokens.token_issue(attempt=attempt, session_key=session_key(client))[0]}"
 
 
 def put_chunk(client: Client, attempt: Attempt, seq: int, body: bytes, *, kind: str = "webcam",
@@ -119,7 +124,7 @@ def put_chunk(client: Client, attempt: Attempt, seq: int, body: bytes, *, kind: 
               start: float | None = None, final: bool = False, sha: str | None = None,
               auth: str | None = None):  # type: ignore[no-untyped-def]
     headers = {
-        "HTTP_AUTHORIZATION": auth if auth is not None else bearer(attempt),
+        "HTTP_AUTHORIZATION": auth if auth is not None else bearer(attempt, client),
         "HTTP_X_CHUNK_SHA256": sha if sha is not None else hashlib.sha256(body).hexdigest(),
         "HTTP_X_SEGMENT_INDEX": str(segment),
     }

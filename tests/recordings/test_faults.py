@@ -43,7 +43,8 @@ def _session_cookie(user) -> str:  # type: ignore[no-untyped-def]
 
 def _headers(attempt, body: bytes, cookie: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"Content-Type": "video/webm", "Cookie": cookie,
-            "Authorization": f"Bearer {tokens.token_issue(attempt=attempt)[0]}",
+            "Authorization": "Bearer " + tokens.token_issue(
+                attempt=attempt, session_key=cookie.split("=", 1)[1])[0],
             "X-Chunk-Sha256": hashlib.sha256(body).hexdigest(), "X-Segment-Index": "0",
             "Content-Length": str(len(body))}
 

@@ -42,7 +42,7 @@ BODIES = st.one_of(
 def test_the_chunk_endpoint_never_answers_500(alice_client, attempt, media_root, memory_broker,
                                               kind, seq, body, content_type, sha, segment,
                                               start, final, token):
-    headers = {"HTTP_AUTHORIZATION": bearer(attempt) if token == "valid" else token}
+    headers = {"HTTP_AUTHORIZATION": bearer(attempt, alice_client) if token == "valid" else token}
     if sha is not None:
         headers["HTTP_X_CHUNK_SHA256"] = (hashlib.sha256(body).hexdigest() if sha == "good"
                                           else sha)

@@ -65,7 +65,7 @@ def test_it_accepts_chunks_out_of_order_and_reports_gaps(alice_client, attempt, 
     assert put_chunk(alice_client, attempt, 2, webm_chunks[2]).status_code == 201
     assert put_chunk(alice_client, attempt, 0, webm_chunks[0]).status_code == 201
     listing = alice_client.get(f"/api/attempts/{attempt.pk}/streams/webcam/chunks",
-                               HTTP_AUTHORIZATION=bearer(attempt)).json()
+                               HTTP_AUTHORIZATION=bearer(attempt, alice_client)).json()
     assert listing["seqs"] == [0, 2] and listing["gaps"] == [[1, 1]]
     assert listing["sha256"]["2"] == hashlib.sha256(webm_chunks[2]).hexdigest()
 
@@ -116,7 +116,7 @@ def test_it_rejects_oversized_chunks_with_413(alice_client, attempt, settings, w
 def test_it_rejects_absurd_sequence_numbers(alice_client, attempt, webm_chunks, seq):
     response = alice_client.post(
         f"/api/attempts/{attempt.pk}/streams/webcam/chunks/{seq}", data=webm_chunks[0],
-        content_type="video/webm", HTTP_AUTHORIZATION=bearer(attempt),
+        content_type="video/webm", HTTP_AUTHORIZATION=bearer(attempt, alice_client),
         HTTP_X_CHUNK_SHA256=hashlib.sha256(webm_chunks[0]).hexdigest())
     assert response.status_code in (400, 404) and not Chunk.objects.exists()
 
@@ -126,7 +126,7 @@ def test_it_rejects_malformed_headers(alice_client, attempt, webm_chunks):
                     {"HTTP_X_CHUNK_START": "-5"}, {"HTTP_X_SEGMENT_INDEX": "999999999"}):
         response = alice_client.post(
             f"/api/attempts/{attempt.pk}/streams/webcam/chunks/0", data=webm_chunks[0],
-            content_type="video/webm", HTTP_AUTHORIZATION=bearer(attempt),
+            content_type="video/webm", HTTP_AUTHORIZATION=bearer(attempt, alice_client),
             HTTP_X_CHUNK_SHA256=hashlib.sha256(webm_chunks[0]).hexdigest(), **headers)
         assert response.status_code == 400, headers
     assert not Chunk.objects.exists()
@@ -135,11 +135,11 @@ def test_it_rejects_malformed_headers(alice_client, attempt, webm_chunks):
 def test_it_refuses_uploads_without_a_token_or_with_a_forged_one(alice_client, attempt,
                                                                   webm_chunks):
     assert put_chunk(alice_client, attempt, 0, webm_chunks[0], auth="").status_code == 401
-    forged = bearer(attempt)[:-4] + "beef"
+    forged = bearer(attempt, alice_client)[:-4] + "beef"
     assert put_chunk(alice_client, attempt, 0, webm_chunks[0], auth=forged).status_code == 401
     attempt.upload_secret = "rotated"
     old = bearer(AttemptFactory.build(pk=attempt.pk, user=attempt.user,
-                                      upload_secret="previous"))
+                                      upload_secret="previous"), alice_client)
     assert put_chunk(alice_client, attempt, 0, webm_chunks[0], auth=old).status_code == 401
     assert not Chunk.objects.exists()
 
@@ -216,10 +216,10 @@ def test_it_records_batched_events_idempotently(alice_client, attempt):
               {"id": "e2", "type": "heartbeat", "at": 1_700_000_000_000, "data": {"n": 1}}]
     url = f"/api/attempts/{attempt.pk}/events"
     first = alice_client.post(url, {"events": events}, content_type="application/json",
-                              HTTP_AUTHORIZATION=bearer(attempt))
+                              HTTP_AUTHORIZATION=bearer(attempt, alice_client))
     assert first.status_code == 200 and first.json() == {"accepted": 2, "duplicates": 0}
     again = alice_client.post(url, {"events": events}, content_type="application/json",
-                              HTTP_AUTHORIZATION=bearer(attempt))
+                              HTTP_AUTHORIZATION=bearer(attempt, alice_client))
     assert again.json() == {"accepted": 0, "duplicates": 2}
     assert AttemptEvent.objects.filter(attempt=attempt).count() == 2
     assert AttemptEvent.objects.get(client_event_id="e1").offset_s is not None
@@ -231,10 +231,10 @@ def test_it_rejects_a_bad_event_batch_as_a_whole(alice_client, attempt):
                                                                        "at": 1}]},
                  {"events": []}, {"nope": 1}, {"events": [{"id": "y", "type": "copy"}]}):
         response = alice_client.post(url, body, content_type="application/json",
-                                     HTTP_AUTHORIZATION=bearer(attempt))
+                                     HTTP_AUTHORIZATION=bearer(attempt, alice_client))
         assert response.status_code == 400, body
     response = alice_client.post(url, "{not json", content_type="application/json",
-                                 HTTP_AUTHORIZATION=bearer(attempt))
+                                 HTTP_AUTHORIZATION=bearer(attempt, alice_client))
     assert response.status_code == 400
     assert not AttemptEvent.objects.exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -26,8 +27,13 @@ def student(attempt) -> Client:
     return client
 
 
-def _auth(attempt: Attempt) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {tokens.token_issue(attempt=attempt)[0]}"}
+def _key(client: Client) -> str:
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def _auth(attempt: Attempt, client: Client) -> dict[str, str]:
+    token = tokens.token_issue(attempt=attempt, session_key=_key(client))[0]
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("body", [
@@ -37,7 +43,7 @@ def _auth(attempt: Attempt) -> dict[str, str]:
 ], ids=["deep-array", "deep-events", "deep-objects"])
 def test_it_refuses_absurdly_nested_json_events_with_a_4xx(student, attempt, body):
     response = student.post(f"/api/attempts/{attempt.pk}/events", body,
-                            content_type="application/json", **_auth(attempt))
+                            content_type="application/json", **_auth(attempt, student))
     assert 400 <= response.status_code < 500
 
 
@@ -45,12 +51,13 @@ def test_it_refuses_a_token_of_another_attempt_of_the_same_student(student, atte
     other = AttemptFactory(user=attempt.user, exam=attempt.exam, number=attempt.number + 1,
                            status=Attempt.Status.IN_PROGRESS, started_at=timezone.now())
     response = student.post(f"/api/attempts/{attempt.pk}/events", {"events": []},
-                            content_type="application/json", **_auth(other))
+                            content_type="application/json", **_auth(other, student))
     assert response.status_code == 401
 
 
 def test_it_refuses_an_expired_token(student, attempt):
-    token, _ = tokens.token_issue(attempt=attempt, now=timezone.now().timestamp() - 3600)
+    token, _ = tokens.token_issue(attempt=attempt, session_key=_key(student),
+                                  now=timezone.now().timestamp() - 3600)
     response = student.post(f"/api/attempts/{attempt.pk}/events", {"events": []},
                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
@@ -58,7 +65,7 @@ def test_it_refuses_an_expired_token(student, attempt):
 
 
 def test_it_refuses_a_token_whose_signature_was_altered(student, attempt):
-    token, _ = tokens.token_issue(attempt=attempt)
+    token, _ = tokens.token_issue(attempt=attempt, session_key=_key(student))
     forged = token[:-1] + ("0" if token[-1] != "0" else "1")
     response = student.post(f"/api/attempts/{attempt.pk}/events", {"events": []},
                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {forged}")
@@ -81,5 +88,5 @@ def test_it_refuses_events_with_nul_characters_as_bad_input_not_retry_later(stud
                                                                             event):
     # PostgreSQL cannot store NUL in text or jsonb; a 503 would make the client retry for ever.
     response = student.post(f"/api/attempts/{attempt.pk}/events", {"events": [event]},
-                            content_type="application/json", **_auth(attempt))
+                            content_type="application/json", **_auth(attempt, student))
     assert response.status_code == 400
