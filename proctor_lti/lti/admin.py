@@ -118,7 +118,7 @@ class ToolKeyAdmin(KeptRecordAdmin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ToolKey]:
-        return super().get_queryset(request).defer("private_key_pem")
+        return super().get_queryset(request).defer("private_key_sealed")
 
     @admin.action(description="Rotate: publish a next key, or activate the published next key")
     def rotate(self, request: HttpRequest, queryset: QuerySet[ToolKey]) -> None:

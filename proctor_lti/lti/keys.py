@@ -10,7 +10,9 @@ Rotation is two steps, each one `tool_key_rotate()` (or `manage.py rotate_tool_k
 2. a next key exists: it becomes `active` (we sign with it from now on) and the previously
    active key becomes `retired` (no longer published, kept for the record).
 
-Private keys stay in the ToolKey table: never in admin pages, logs, fixtures or git.
+Private keys stay in the ToolKey table, sealed with the master key (core.sealing): never in
+admin pages, logs, fixtures or git, and useless in a database dump without MEDIA_MASTER_KEYS.
+`manage.py rotate_master_key` re-seals them with the current master key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
 from django.utils import timezone
+
+from proctor_lti.core import sealing
 
 from .models import ToolKey
 
@@ -42,6 +46,39 @@ def _generate_pem() -> tuple[str, dict[str, Any]]:
     return pem, public_jwk
 
 
+def _purpose(kid: str) -> str:
+    return f"tool-key:{kid}"
+
+
+def private_pem_unseal(*, kid: str, sealed: str) -> str:
+    """A tool key's PEM (raises sealing.CryptoError when its master key is not configured)."""
+    return sealing.unseal(sealed, purpose=_purpose(kid))
+
+
+def tool_private_pem(key: ToolKey) -> str:
+    return private_pem_unseal(kid=key.kid, sealed=key.private_key_sealed)
+
+
+def tool_keys_reseal(*, dry_run: bool = False) -> dict[str, int]:
+    """Re-seal every private key not sealed by the current master key (key rotation)."""
+    current = sealing.master_keys()[0][0]
+    counts = {"resealed": 0, "current": 0, "missing": 0}
+    for key in ToolKey.objects.all():
+        if sealing.sealed_by(key.private_key_sealed) == current:
+            counts["current"] += 1
+            continue
+        try:
+            pem = tool_private_pem(key)
+        except sealing.CryptoError:
+            counts["missing"] += 1
+            continue
+        if not dry_run:
+            ToolKey.objects.filter(pk=key.pk, private_key_sealed=key.private_key_sealed).update(
+                private_key_sealed=sealing.seal(pem, purpose=_purpose(key.kid)))
+        counts["resealed"] += 1
+    return counts
+
+
 def tool_key_create(*, state: str = ToolKey.State.NEXT) -> ToolKey:
     """Generate a new RSA-2048 key pair and store it in `state` (next by default)."""
     pem, public_jwk = _generate_pem()
@@ -50,7 +87,7 @@ def tool_key_create(*, state: str = ToolKey.State.NEXT) -> ToolKey:
     return ToolKey.objects.create(
         kid=kid,
         state=state,
-        private_key_pem=pem,
+        private_key_sealed=sealing.seal(pem, purpose=_purpose(kid)),
         public_jwk=public_jwk,
         activated_at=timezone.now() if state == ToolKey.State.ACTIVE else None,
     )

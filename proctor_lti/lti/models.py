@@ -70,7 +70,9 @@ class ToolKey(TimeStampedModel):
     kid = models.CharField(max_length=64, unique=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.NEXT,
                              db_index=True)
-    private_key_pem = models.TextField()
+    # The PKCS#8 PEM sealed with the master key (core.sealing): a database dump alone cannot
+    # sign as the tool. Read it through keys.tool_private_pem().
+    private_key_sealed = models.TextField()
     public_jwk = models.JSONField()
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)

@@ -23,10 +23,13 @@ TOOL_JWT_LIFETIME_SECONDS = 300
 
 
 @lru_cache(maxsize=8)
-def _private_key(kid: str, pem: str) -> RSAPrivateKey:
-    # Loading a PEM runs RSA consistency checks (tens of ms); a kid's key never changes, so
-    # each process loads it once.
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+def _private_key(kid: str, sealed: str) -> RSAPrivateKey:
+    # Unsealing and loading a PEM (RSA consistency checks, tens of ms) once per process and
+    # sealed value: a kid's key never changes, and a re-seal only changes the cache key.
+    from .keys import private_pem_unseal
+
+    key = serialization.load_pem_private_key(
+        private_pem_unseal(kid=kid, sealed=sealed).encode(), password=None)
     if not isinstance(key, RSAPrivateKey):
         raise TypeError(f"tool key {kid} is not an RSA key")
     return key
@@ -59,7 +62,7 @@ def sign_tool_jwt(
     claims.update(payload)
     return jwt.encode(
         claims,
-        _private_key(key.kid, key.private_key_pem),
+        _private_key(key.kid, key.private_key_sealed),
         algorithm="RS256",
         headers={"kid": key.kid, "typ": "JWT"},
     )

@@ -1,52 +1,27 @@
 """Encryption at rest: AES-GCM with a random data key per attempt, wrapped by a master key.
 
-Master keys come from settings.MEDIA_MASTER_KEYS (base64 of 32 bytes, newest first). Each
+Master keys come from settings.MEDIA_MASTER_KEYS (see core.sealing; newest first). Each
 vault remembers the fingerprint of the master key that wrapped it, so a rotation re-wraps
 the small data keys and never rewrites media. Keys are never logged or put in exceptions.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import os
 import threading
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.db import IntegrityError, transaction
+
+# CryptoError and master_keys live with the sealing of small secrets; callers use crypto.*.
+from proctor_lti.core.sealing import CryptoError, master_keys
 
 from .models import AttemptVault
 
 MAGIC = b"PLE1"  # file format version: MAGIC + 12-byte nonce + ciphertext + 16-byte tag
 NONCE_BYTES = 12
 OVERHEAD = len(MAGIC) + NONCE_BYTES + 16
-
-
-class CryptoError(Exception):
-    """A master key is missing or malformed, or data does not authenticate (never says why)."""
-
-
-def _decode_master(value: str) -> bytes:
-    try:
-        key = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise CryptoError("MEDIA_MASTER_KEYS holds a value that is not base64") from None
-    if len(key) != 32:
-        raise CryptoError("MEDIA_MASTER_KEYS values must be base64 of exactly 32 bytes")
-    return key
-
-
-def fingerprint(key: bytes) -> str:
-    """A public name for a master key (sha256 prefix): safe to store and print."""
-    return hashlib.sha256(b"proctor-master-key:" + key).hexdigest()[:16]
-
-
-def master_keys() -> list[tuple[str, bytes]]:
-    """(fingerprint, key) for every configured master key, current first."""
-    return [(fingerprint(k), k) for k in map(_decode_master, settings.MEDIA_MASTER_KEYS)]
 
 
 def _vault_aad(attempt_id: int) -> bytes:

@@ -238,7 +238,7 @@ def test_the_platform_token_endpoint_checks_our_assertion_against_our_jwks(
     import jwt
     import requests
 
-    from proctor_lti.lti.keys import tool_key_active
+    from proctor_lti.lti.keys import tool_key_active, tool_private_pem
 
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     lti_platform.configure(tool_base_url=live_server.url)
@@ -250,7 +250,8 @@ def test_the_platform_token_endpoint_checks_our_assertion_against_our_jwks(
     form = {"grant_type": "client_credentials",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "scope": "https://purl.imsglobal.org/spec/lti-ap/scope/control.all"}
-    good = jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    good = jwt.encode(claims, tool_private_pem(key), algorithm="RS256",
+                      headers={"kid": key.kid})
     answer = requests.post(reg["auth_token_url"], data={**form, "client_assertion": good},
                            timeout=10)
     assert answer.status_code == 200 and answer.json()["access_token"]

@@ -9,7 +9,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
 
-from proctor_lti.lti.keys import tool_jwks, tool_key_active, tool_key_rotate
+from proctor_lti.lti.keys import (
+    tool_jwks,
+    tool_key_active,
+    tool_key_rotate,
+    tool_keys_reseal,
+    tool_private_pem,
+)
 from proctor_lti.lti.models import Platform, ToolKey
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +25,41 @@ def test_the_first_use_creates_one_active_key():
     key = tool_key_active()
     assert key.state == ToolKey.State.ACTIVE and key.activated_at
     assert tool_key_active().pk == key.pk
-    # The stored PEM is a usable RSA private key (generated at first use, never committed).
-    private = serialization.load_pem_private_key(key.private_key_pem.encode(), password=None)
+    # The stored key is sealed (no PEM in the database) and unseals to a usable RSA private
+    # key (generated at first use, never committed).
+    assert key.private_key_sealed.startswith("sealed:v1:")
+    assert "PRIVATE" not in key.private_key_sealed
+    private = serialization.load_pem_private_key(tool_private_pem(key).encode(), password=None)
     assert isinstance(private, rsa.RSAPrivateKey)
+
+
+def test_a_sealed_key_is_bound_to_its_kid_and_its_master_key(settings):
+    from proctor_lti.core.sealing import CryptoError
+
+    first, second = tool_key_active(), tool_key_rotate()
+    moved = ToolKey(kid=second.kid, private_key_sealed=first.private_key_sealed)
+    with pytest.raises(CryptoError):  # a blob copied onto another key does not authenticate
+        tool_private_pem(moved)
+    settings.MEDIA_MASTER_KEYS = ["A" * 43 + "="]  # another master key, the old one removed
+    with pytest.raises(CryptoError) as info:
+        tool_private_pem(first)
+    assert "MEDIA_MASTER_KEYS" in str(info.value)  # says what to do, shows no key material
+
+
+def test_master_key_rotation_reseals_the_tool_keys(settings):
+    from proctor_lti.core.sealing import master_keys, sealed_by
+
+    key = tool_key_active()
+    pem = tool_private_pem(key)
+    old = list(settings.MEDIA_MASTER_KEYS)
+    settings.MEDIA_MASTER_KEYS = ["B" * 43 + "=", *old]  # new key first, old kept
+    assert tool_keys_reseal(dry_run=True) == {"resealed": 1, "current": 0, "missing": 0}
+    assert tool_keys_reseal() == {"resealed": 1, "current": 0, "missing": 0}
+    key.refresh_from_db()
+    assert sealed_by(key.private_key_sealed) == master_keys()[0][0]
+    settings.MEDIA_MASTER_KEYS = ["B" * 43 + "="]  # the old key can now go
+    assert tool_private_pem(key) == pem
+    assert tool_keys_reseal() == {"resealed": 0, "current": 1, "missing": 0}
 
 
 def test_rotation_publishes_the_next_key_before_signing_with_it():
@@ -58,9 +96,10 @@ def test_the_admin_shows_tool_keys_without_their_private_key(admin_client):
     assert changelist.status_code == 200 and detail.status_code == 200
     for page in (changelist, detail):
         assert key.kid.encode() in page.content
-        pem_body = "".join(key.private_key_pem.strip().splitlines()[1:-1])
+        pem_body = "".join(tool_private_pem(key).strip().splitlines()[1:-1])
         assert pem_body[:64].encode() not in page.content
-        assert b"-----BEGIN" not in page.content and b"private_key_pem" not in page.content
+        assert key.private_key_sealed[10:60].encode() not in page.content
+        assert b"-----BEGIN" not in page.content and b"private_key_sealed" not in page.content
 
 
 def test_the_admin_rotate_action_publishes_a_next_key(admin_client):
