@@ -13,6 +13,8 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -82,3 +84,27 @@ def unseal(value: str, *, purpose: str) -> str:
                                       _aad(purpose)).decode()
     except (binascii.Error, ValueError, InvalidTag):
         raise CryptoError("a sealed secret does not authenticate (tampered or moved)") from None
+
+
+def reseal_all(rows: Iterable[tuple[Any, str, str]], save: Callable[[Any, str], None], *,
+               dry_run: bool = False) -> dict[str, int]:
+    """Re-seal (row, sealed value, purpose) with the current master key (key rotation).
+
+    Plain values written before sealing existed are sealed too. `save(row, new_value)` writes
+    one row. Counts: resealed, current, missing (sealed by a master key no longer configured).
+    """
+    current = master_keys()[0][0]
+    counts = {"resealed": 0, "current": 0, "missing": 0}
+    for row, value, purpose in rows:
+        if is_sealed(value) and sealed_by(value) == current:
+            counts["current"] += 1
+            continue
+        try:
+            plain = unseal(value, purpose=purpose) if is_sealed(value) else value
+        except CryptoError:
+            counts["missing"] += 1
+            continue
+        if not dry_run:
+            save(row, seal(plain, purpose=purpose))
+        counts["resealed"] += 1
+    return counts

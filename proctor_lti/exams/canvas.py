@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from proctor_lti.core import sealing
 from proctor_lti.core.audit import audit_record
 from proctor_lti.core.errors import UserFacingError
 from proctor_lti.core.models import AuditEntry
@@ -60,7 +61,7 @@ def canvas_access_code_set(*, exam: Exam, code: str | None = None, actor: object
         response = requests.put(
             url,
             data={"quiz[access_code]": code},
-            headers={"Authorization": f"Bearer {access.api_token}"},
+            headers={"Authorization": f"Bearer {access.api_token_plain()}"},
             timeout=(timeout, timeout),
         )
     except requests.Timeout:
@@ -122,3 +123,12 @@ def canvas_access_codes_rotate_due() -> int:
         except UserFacingError as exc:
             logger.warning("rotation of exam %s failed: %s", exam.pk, exc.message)
     return rotated
+
+
+def canvas_tokens_reseal(*, dry_run: bool = False) -> dict[str, int]:
+    """Re-seal the stored Canvas API tokens with the current master key (key rotation)."""
+    def save(access: CanvasQuizAccess, sealed: str) -> None:
+        CanvasQuizAccess.objects.filter(pk=access.pk).update(api_token=sealed)
+
+    return sealing.reseal_all(((a, a.api_token, CanvasQuizAccess.TOKEN_PURPOSE)
+                               for a in CanvasQuizAccess.objects.all()), save, dry_run=dry_run)

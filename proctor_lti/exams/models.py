@@ -8,10 +8,12 @@ Exam.retention_days; these rows are kept with the attempt until the course data 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
+from proctor_lti.core import sealing
 from proctor_lti.core.models import TimeStampedModel
 from proctor_lti.lti.models import Context, ResourceLink
 
@@ -265,11 +267,22 @@ class StudentPreference(models.Model):
 class CanvasQuizAccess(TimeStampedModel):
     """Optional Canvas REST API access for one course, to set and rotate quiz access codes.
 
-    The token is write-only in every form and in admin. Secret: keep the database private.
+    The token is write-only in every form and in admin, and sealed with the master key in the
+    database (core.sealing): assign the plain token, read it with `api_token_plain()`.
     """
+
+    TOKEN_PURPOSE = "canvas-api-token"  # noqa: S105 - a label for sealing, not a secret
 
     context = models.OneToOneField(
         Context, on_delete=models.CASCADE, related_name="canvas_quiz_access"
     )
     api_token = models.TextField()
     last_error = models.TextField(blank=True)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.api_token and not sealing.is_sealed(self.api_token):
+            self.api_token = sealing.seal(self.api_token, purpose=self.TOKEN_PURPOSE)
+        super().save(*args, **kwargs)
+
+    def api_token_plain(self) -> str:
+        return sealing.unseal(self.api_token, purpose=self.TOKEN_PURPOSE)

@@ -61,22 +61,12 @@ def tool_private_pem(key: ToolKey) -> str:
 
 def tool_keys_reseal(*, dry_run: bool = False) -> dict[str, int]:
     """Re-seal every private key not sealed by the current master key (key rotation)."""
-    current = sealing.master_keys()[0][0]
-    counts = {"resealed": 0, "current": 0, "missing": 0}
-    for key in ToolKey.objects.all():
-        if sealing.sealed_by(key.private_key_sealed) == current:
-            counts["current"] += 1
-            continue
-        try:
-            pem = tool_private_pem(key)
-        except sealing.CryptoError:
-            counts["missing"] += 1
-            continue
-        if not dry_run:
-            ToolKey.objects.filter(pk=key.pk, private_key_sealed=key.private_key_sealed).update(
-                private_key_sealed=sealing.seal(pem, purpose=_purpose(key.kid)))
-        counts["resealed"] += 1
-    return counts
+    def save(key: ToolKey, sealed: str) -> None:
+        ToolKey.objects.filter(pk=key.pk, private_key_sealed=key.private_key_sealed).update(
+            private_key_sealed=sealed)
+
+    return sealing.reseal_all(((k, k.private_key_sealed, _purpose(k.kid))
+                               for k in ToolKey.objects.all()), save, dry_run=dry_run)
 
 
 def tool_key_create(*, state: str = ToolKey.State.NEXT) -> ToolKey:

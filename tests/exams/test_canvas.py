@@ -119,3 +119,19 @@ def test_an_instructor_sets_a_code_from_the_settings_page(canvas_exam, world) ->
     assert FakeCanvas.calls[-1]["form"]["quiz[access_code]"] == [canvas_exam.access_code]
     c.force_login(world.charlie)
     assert c.post(reverse("exams:canvas_code_set", args=[canvas_exam.pk])).status_code == 404
+
+
+def test_the_canvas_token_is_sealed_in_the_database_and_resealed_on_rotation(
+        canvas_exam, settings) -> None:
+    from django.core.management import call_command
+
+    from proctor_lti.core import sealing
+
+    access = CanvasQuizAccess.objects.get(context=canvas_exam.context)
+    assert sealing.is_sealed(access.api_token) and "canvas-token-xyz" not in access.api_token
+    old = list(settings.MEDIA_MASTER_KEYS)
+    settings.MEDIA_MASTER_KEYS = ["C" * 43 + "=", *old]
+    call_command("rotate_master_key", stdout=__import__("io").StringIO())
+    settings.MEDIA_MASTER_KEYS = ["C" * 43 + "="]  # the old master key is gone
+    canvas.canvas_access_code_set(exam=canvas_exam)
+    assert FakeCanvas.calls[-1]["auth"] == "Bearer canvas-token-xyz"
