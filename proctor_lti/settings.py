@@ -133,6 +133,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The upload hot path (recordings/sql.py, a few statements per chunk, hundreds of chunks
+    # a second) binds its parameters on the server, so psycopg prepares those statements on
+    # their second run and PostgreSQL stops planning them on every request. The ORM keeps
+    # Django's client-side binding and is never prepared. (Behind PgBouncer in transaction
+    # mode, use PgBouncer 1.21+ with max_prepared_statements.)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2)
 # Lets parallel test runs on one PostgreSQL server keep to their own database.
 if env("TEST_DATABASE_NAME") and not DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}

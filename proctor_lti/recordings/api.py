@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -52,6 +53,13 @@ class BoundedJSONParser(JSONParser):
             raise ParseError("JSON nested too deeply.") from None
 
 
+class JSONOnly(DefaultContentNegotiation):
+    """These endpoints only ever answer JSON: no need to parse each request's Accept."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
 class StudentView(APIView):
     # upload_access checks the session, the owner and the token itself (one query); DRF's
     # authentication classes would load the session and the user again.
@@ -60,6 +68,7 @@ class StudentView(APIView):
     throttle_classes: list = []
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
 
     def finalize_response(self, request, response, *args, **kwargs):  # type: ignore[no-untyped-def]
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from proctor_lti.core.errors import UserFacingError
-from proctor_lti.exams.models import Attempt, AttemptEvent
+from proctor_lti.exams.models import Attempt
 from proctor_lti.exams.vocabulary import EVENT_METRIC, STREAM_KINDS
 
 from . import crypto, sql
@@ -250,8 +250,7 @@ def segments_enqueue(*, segment_ids: list[int]) -> int:
             logger.warning("could not enqueue segment %s (broker down?): the sweep will retry",
                            segment_id, exc_info=True)
             continue
-        Segment.objects.filter(pk=segment_id, status=Segment.Status.STORED).update(
-            status=Segment.Status.QUEUED, queued_at=timezone.now(), updated_at=timezone.now())
+        sql.segment_mark_queued(segment_id)
         sent += 1
     return sent
 
@@ -282,7 +281,7 @@ def events_record(*, attempt: Attempt, events: Any) -> dict[str, int]:
         raise _bad("'events' must be a non-empty list.", code="bad_events")
     if len(events) > MAX_EVENTS_PER_BATCH:
         raise _bad(f"Send at most {MAX_EVENTS_PER_BATCH} events per request.", code="bad_events")
-    rows: dict[str, AttemptEvent] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for i, event in enumerate(events):
         if not isinstance(event, dict):
             raise _bad(f"Event {i} must be an object.", code="bad_events")
@@ -301,8 +300,9 @@ def events_record(*, attempt: Attempt, events: Any) -> dict[str, int]:
         if not isinstance(data, dict) or len(shown) > 4000 or "\\x00" in shown:
             raise _bad(f"Event {i}: 'data' must be a small object.", code="bad_events")
         offset = (when - attempt.started_at).total_seconds() if attempt.started_at else None
-        rows[event_id] = AttemptEvent(attempt=attempt, client_event_id=event_id, type=event_type,
-                                      occurred_at=when, offset_s=offset, data=data)
+        rows[event_id] = {"attempt_id": attempt.pk, "client_event_id": event_id,
+                          "type": event_type, "occurred_at": when, "offset_s": offset,
+                          "data": data}
     accepted = sql.events_insert(list(rows.values()))
     return {"accepted": accepted, "duplicates": len(events) - accepted}
 

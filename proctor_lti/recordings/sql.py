@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from proctor_lti.exams.models import AttemptEvent
@@ -34,29 +34,76 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _cursor():  # type: ignore[no-untyped-def]
+    """A cursor for these statements: on PostgreSQL one that binds parameters on the server,
+    so that psycopg prepares the statements (settings: prepare_threshold) and PostgreSQL
+    stops planning them again on every request; the ORM keeps Django's client-side binding.
+    Still wrapped by Django (query logging, errors as django.db errors)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    import psycopg
+
+    db.ensure_connection()
+    return db._prepare_cursor(psycopg.Cursor(db.connection))
+
+
+_NOW = object()
+
+
 @cache
-def _insert_fields(model: type[models.Model]) -> tuple[list[models.Field], str]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(_q(f.column) for f in fields)
-    return fields, f"INSERT INTO {_q(model._meta.db_table)} ({columns}) VALUES "
+def _insert_plan(model: type[models.Model]) -> tuple[list[tuple[models.Field, Any]], str]:
+    """(field, default) for every column and the INSERT head. Defaults that are the same on
+    every row (constants, empty lists or dicts) are prepared once; auto_now fields get now."""
+    plan: list[tuple[models.Field, Any]] = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            default = _NOW
+        elif not callable(field.default) or field.default in (list, dict):
+            default = field.get_db_prep_save(field.get_default(), connection)
+        else:
+            default = None  # a callable default: called for each row
+        plan.append((field, default))
+    columns = ", ".join(_q(f.column) for f, _ in plan)
+    return plan, f"INSERT INTO {_q(model._meta.db_table)} ({columns}) VALUES "
 
 
-def _insert(objs: Sequence[models.Model], tail: str, params: Sequence[Any] = ()) -> list[tuple]:
-    """INSERT the unsaved model instances in one statement, then `tail` (ON CONFLICT ...)."""
-    fields, head = _insert_fields(type(objs[0]))
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]], tail: str,
+            params: Sequence[Any] = ()) -> list[tuple]:
+    """INSERT rows ({attname: value}, the model's defaults for the rest) in one statement,
+    followed by `tail` (ON CONFLICT ...)."""
+    plan, head = _insert_plan(model)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     values: list[Any] = []
-    for obj in objs:
-        values += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(head + ", ".join([row] * len(objs)) + " " + tail, [*values, *params])
+    for row in rows:
+        for field, default in plan:
+            if field.attname in row:
+                values.append(field.get_db_prep_save(row[field.attname], connection))
+            elif default is _NOW:
+                values.append(now)
+            elif default is None and callable(field.default):
+                values.append(field.get_db_prep_save(field.get_default(), connection))
+            else:
+                values.append(default)
+    placeholders = "(" + ", ".join(["%s"] * len(plan)) + ")"
+    with _cursor() as cursor:
+        cursor.execute(head + ", ".join([placeholders] * len(rows)) + " " + tail,
+                       [*values, *params])
         return cursor.fetchall()
+
+
+@cache
+def _chunk_insert_tail() -> str:
+    return f"ON CONFLICT ({_q('recording_id')}, {_q('seq')}) DO NOTHING RETURNING {_q('id')}"
 
 
 def chunk_insert(chunk: Chunk) -> bool:
     """Insert the chunk's row unless its (recording, seq) exists; sets chunk.pk when it did."""
-    rows = _insert([chunk], f"ON CONFLICT ({_q('recording_id')}, {_q('seq')}) DO NOTHING "
-                            f"RETURNING {_q('id')}")
+    row = {name: getattr(chunk, name) for name in (
+        "recording_id", "seq", "segment_index", "size", "sha256", "storage_name", "start_s")}
+    rows = _insert(Chunk, [row], _chunk_insert_tail())
     if not rows:
         return False
     chunk.pk = rows[0][0]
@@ -64,11 +111,40 @@ def chunk_insert(chunk: Chunk) -> bool:
     return True
 
 
+@cache
+def _statement(name: str) -> str:
+    """The hot path's other statements, built once (quoted names from the models)."""
+    s, c, r = (_q(m._meta.db_table) for m in (Segment, Chunk, Recording))
+    rec, idx, first, seq = _q("recording_id"), _q("index"), _q("first_seq"), _q("seq")
+    status, updated = _q("status"), _q("updated_at")
+    return {
+        "recording_add_bytes": f"UPDATE {r} SET {_q('bytes_stored')} = {_q('bytes_stored')} + %s "
+                               f"WHERE {_q('id')} = %s",
+        "segment_previous_open": f"SELECT {_segment_columns()} FROM {s} WHERE {rec} = %s "
+                                 f"AND {idx} < %s AND {status} = %s ORDER BY {idx} DESC LIMIT 1",
+        # The end (the final chunk, or the one before the next segment's header) and the
+        # number of the segment's chunks from its header to that end.
+        "segment_end_and_count": (
+            f"SELECT e.last, (SELECT COUNT(*) FROM {c} WHERE {c}.{rec} = %s "
+            f"AND {c}.{_q('segment_index')} = %s AND {c}.{seq} >= %s AND {c}.{seq} <= e.last) "
+            f"FROM (SELECT COALESCE(%s, (SELECT {s}.{first} - 1 FROM {s} WHERE {s}.{rec} = %s "
+            f"AND {s}.{idx} > %s AND {s}.{first} IS NOT NULL ORDER BY {s}.{idx} LIMIT 1)) "
+            f"AS last) e"),
+        "segment_set_status": f"UPDATE {s} SET {status} = %s, {updated} = %s "
+                              f"WHERE {_q('id')} = %s AND {status} = %s",
+        "segment_mark_queued": f"UPDATE {s} SET {status} = %s, {_q('queued_at')} = %s, "
+                               f"{updated} = %s WHERE {_q('id')} = %s AND {status} = %s",
+    }[name]
+
+
+def _run(name: str, params: Sequence[Any]) -> tuple | None:
+    with _cursor() as cursor:
+        cursor.execute(_statement(name), params)
+        return cursor.fetchone() if cursor.description else None
+
+
 def recording_add_bytes(recording_id: int, size: int) -> None:
-    table = _q(Recording._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {_q('bytes_stored')} = {_q('bytes_stored')} + %s "
-                       f"WHERE {_q('id')} = %s", [size, recording_id])
+    _run("recording_add_bytes", [size, recording_id])
 
 
 class SegmentState(NamedTuple):
@@ -79,7 +155,9 @@ class SegmentState(NamedTuple):
     final_seq: int | None
 
 
-_SEGMENT_COLUMNS = ", ".join(_q(c) for c in ("id", "index", "status", "first_seq", "final_seq"))
+@cache
+def _segment_columns() -> str:
+    return ", ".join(_q(c) for c in SegmentState._fields)
 
 
 @cache
@@ -104,31 +182,26 @@ def _segment_upsert_tail() -> str:
         f"{_q('observations')} = CASE WHEN {still_open} THEN {t}.{_q('observations')} "
         f"ELSE NULL END, "
         f"{_q('updated_at')} = excluded.{_q('updated_at')} "
-        f"RETURNING {_SEGMENT_COLUMNS}"
+        f"RETURNING {_segment_columns()}"
     )
 
 
 def segment_upsert(*, recording_id: int, index: int, seq: int, header: bool, final: bool,
                    start_s: float | None) -> SegmentState:
     """Create or update (and lock, until the transaction ends) the chunk's segment."""
-    segment = Segment(recording_id=recording_id, index=index,
-                      first_seq=seq if header else None, final_seq=seq if final else None)
-    if header and start_s is not None:
-        segment.start_s = start_s
-    has_start = int(header and start_s is not None)
-    [row] = _insert([segment], _segment_upsert_tail(),
-                    [has_start, OPEN, STORED, STORED, OPEN, STORED])
+    has_start = header and start_s is not None
+    segment = {"recording_id": recording_id, "index": index,
+               "first_seq": seq if header else None, "final_seq": seq if final else None}
+    if has_start:
+        segment["start_s"] = start_s
+    [row] = _insert(Segment, [segment], _segment_upsert_tail(),
+                    [int(has_start), OPEN, STORED, STORED, OPEN, STORED])
     return SegmentState(*row)
 
 
 def segment_previous_open(*, recording_id: int, index: int) -> SegmentState | None:
     """The nearest OPEN segment before `index` (a new header chunk may complete it)."""
-    t = _q(Segment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_SEGMENT_COLUMNS} FROM {t} WHERE {_q('recording_id')} = %s "
-                       f"AND {_q('index')} < %s AND {_q('status')} = %s "
-                       f"ORDER BY {_q('index')} DESC LIMIT 1", [recording_id, index, OPEN])
-        row = cursor.fetchone()
+    row = _run("segment_previous_open", [recording_id, index, OPEN])
     return SegmentState(*row) if row else None
 
 
@@ -140,18 +213,9 @@ def segment_is_complete(*, recording_id: int, segment: SegmentState) -> bool:
     """
     if segment.first_seq is None:
         return False
-    s, c = _q(Segment._meta.db_table), _q(Chunk._meta.db_table)
-    rec, idx, first, seq = _q("recording_id"), _q("index"), _q("first_seq"), _q("seq")
-    sql = (
-        f"SELECT e.last, (SELECT COUNT(*) FROM {c} WHERE {c}.{rec} = %s "
-        f"AND {c}.{_q('segment_index')} = %s AND {c}.{seq} >= %s AND {c}.{seq} <= e.last) "
-        f"FROM (SELECT COALESCE(%s, (SELECT {s}.{first} - 1 FROM {s} WHERE {s}.{rec} = %s "
-        f"AND {s}.{idx} > %s AND {s}.{first} IS NOT NULL ORDER BY {s}.{idx} LIMIT 1)) AS last) e"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [recording_id, segment.index, segment.first_seq, segment.final_seq,
-                             recording_id, segment.index])
-        last, have = cursor.fetchone()
+    last, have = _run("segment_end_and_count", [  # type: ignore[misc]
+        recording_id, segment.index, segment.first_seq, segment.final_seq, recording_id,
+        segment.index])
     if last is None or last < segment.first_seq:
         return False
     return have == last - segment.first_seq + 1
@@ -159,21 +223,25 @@ def segment_is_complete(*, recording_id: int, segment: SegmentState) -> bool:
 
 def segment_close(segment_id: int) -> None:
     """OPEN -> STORED (a no-op if something else moved it meanwhile)."""
-    t = _q(Segment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {t} SET {_q('status')} = %s, {_q('updated_at')} = %s "
-                       f"WHERE {_q('id')} = %s AND {_q('status')} = %s",
-                       [STORED, connection.ops.adapt_datetimefield_value(timezone.now()),
-                        segment_id, OPEN])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    _run("segment_set_status", [STORED, now, segment_id, OPEN])
 
 
-def events_insert(events: list[AttemptEvent]) -> int:
-    """Insert the events whose (attempt, client_event_id) is new; returns how many were."""
-    fields, _ = _insert_fields(AttemptEvent)
-    batch = max(1, (connection.features.max_query_params or 30_000) // len(fields))
+def segment_mark_queued(segment_id: int) -> None:
+    """STORED -> QUEUED, once the broker has the analysis task."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    _run("segment_mark_queued", [Segment.Status.QUEUED.value, now, now, segment_id, STORED])
+
+
+def events_insert(events: list[dict[str, Any]]) -> int:
+    """Insert the events ({attname: value}) whose (attempt, client_event_id) is new; returns
+    how many were."""
+    plan, _ = _insert_plan(AttemptEvent)
+    batch = max(1, (connection.features.max_query_params or 30_000) // len(plan))
     tail = (f"ON CONFLICT ({_q('attempt_id')}, {_q('client_event_id')}) DO NOTHING "
             f"RETURNING {_q('id')}")
     if len(events) <= batch:  # one statement: atomic on its own
-        return len(_insert(events, tail))
+        return len(_insert(AttemptEvent, events, tail))
     with transaction.atomic():
-        return sum(len(_insert(events[i:i + batch], tail)) for i in range(0, len(events), batch))
+        return sum(len(_insert(AttemptEvent, events[i:i + batch], tail))
+                   for i in range(0, len(events), batch))

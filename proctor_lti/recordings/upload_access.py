@@ -15,6 +15,7 @@ fast path only ever accepts what Django would accept.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -38,7 +39,7 @@ from django.utils.translation import gettext as _
 from proctor_lti.core.errors import UserFacingError
 from proctor_lti.exams.models import Attempt
 
-from . import services, tokens
+from . import services, sql, tokens
 from .models import AttemptVault, Chunk, Recording
 from .services import StreamState
 
@@ -101,8 +102,15 @@ def _instance(model: type[models.Model], names: tuple[str, ...], values: list[An
     return model.from_db(connection.alias, ordered, [_aware(given[n]) for n in ordered])
 
 
-def _session_store():  # type: ignore[no-untyped-def]
-    return import_module(settings.SESSION_ENGINE).SessionStore()
+@cache
+def _session_store_class():  # type: ignore[no-untyped-def]
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+# (session_data, password hash, user id) -> verified. A pure function of its key (for fixed
+# settings), so caching it is exact: a changed session, password or user is a new key.
+_verified: dict[tuple[str, str, int], bool] = {}
+_verified_lock = threading.Lock()
 
 
 def _verified_user_id(attempt: Attempt, session_data: str | None, is_active: bool,
@@ -110,15 +118,20 @@ def _verified_user_id(attempt: Attempt, session_data: str | None, is_active: boo
     """The attempt's owner id when the session is verifiably theirs, else None (ask Django)."""
     if not session_data or not is_active or MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
         return None
-    session = _session_store().decode(session_data)
-    if (session.get(SESSION_KEY) != str(attempt.user_id)
-            or session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND):
-        return None
-    owner = get_user_model()(pk=attempt.user_id, password=password)
-    if not constant_time_compare(session.get(HASH_SESSION_KEY) or "",
-                                 owner.get_session_auth_hash()):
-        return None
-    return attempt.user_id
+    key = (session_data, password, attempt.user_id)
+    ok = _verified.get(key)
+    if ok is None:
+        session = _session_store_class()().decode(session_data)
+        owner = get_user_model()(pk=attempt.user_id, password=password)
+        ok = (session.get(SESSION_KEY) == str(attempt.user_id)
+              and session.get(BACKEND_SESSION_KEY) == MODEL_BACKEND
+              and constant_time_compare(session.get(HASH_SESSION_KEY) or "",
+                                        owner.get_session_auth_hash()))
+        with _verified_lock:
+            if len(_verified) > 20_000:
+                _verified.clear()
+            _verified[key] = ok
+    return attempt.user_id if ok else None
 
 
 def upload_access(request: Any, attempt_id: int, *, kind: str | None = None,
@@ -136,7 +149,7 @@ def upload_access(request: Any, attempt_id: int, *, kind: str | None = None,
                              connection.ops.adapt_datetimefield_value(timezone.now())]
         if with_stream:
             params += [kind, seq]
-        with connection.cursor() as cursor:
+        with sql._cursor() as cursor:
             cursor.execute(_select_sql(with_stream), [*params, attempt_id])
             row = cursor.fetchone()
     attempt = stream = None
