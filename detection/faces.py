@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,17 +74,15 @@ def head_pose_from_landmarks(lm: tuple[tuple[float, float], ...]) -> tuple[float
     gives pitch the same way. Good to about 10 degrees, enough for a sustained
     "looking away" rule with a 30-35 degree threshold.
     """
-    pts = np.asarray(lm, dtype=np.float64)
-    re, le, nose, rm, lmth = pts
-    dx, dy = le - re
-    roll = math.atan2(dy, dx)
+    (rex, rey), (lex, ley) = lm[0], lm[1]
+    roll = math.atan2(ley - rey, lex - rex)
     c, s = math.cos(-roll), math.sin(-roll)
-    rot = np.array([[c, -s], [s, c]])
-    p = (pts - re) @ rot.T
+    # rotate every point about the right eye by -roll (plain floats: this runs per frame)
+    p = [(c * (x - rex) - s * (y - rey), s * (x - rex) + c * (y - rey)) for x, y in lm]
     re, le, nose, rm, lmth = p
     half_eye = max(1e-6, (le[0] - re[0]) / 2.0)
-    eye_mid = (re + le) / 2.0
-    mouth_mid = (rm + lmth) / 2.0
+    eye_mid = ((re[0] + le[0]) / 2.0, (re[1] + le[1]) / 2.0)
+    mouth_mid = ((rm[0] + lmth[0]) / 2.0, (rm[1] + lmth[1]) / 2.0)
     mid_x = (eye_mid[0] + mouth_mid[0]) / 2.0
     yaw = math.degrees(math.atan((nose[0] - mid_x) / (NOSE_DEPTH * half_eye)))
     drop = mouth_mid[1] - eye_mid[1]
@@ -127,66 +126,90 @@ class YuNet(OnnxModel):
         Smaller images are not enlarged unless ``upscale``. The input is padded
         to multiples of 32. Boxes come back in original pixels, best first.
         """
-        h0, w0 = bgr.shape[:2]
+        return self.detect_batch(
+            [bgr], width=width, score_threshold=score_threshold, nms_iou=nms_iou, upscale=upscale
+        )[0]
+
+    def detect_batch(
+        self,
+        images: Sequence[U8],
+        *,
+        width: int,
+        score_threshold: float,
+        nms_iou: float = 0.3,
+        upscale: bool = False,
+    ) -> list[list[Face]]:
+        """:meth:`detect` on several images of the same shape in one model run
+        (the rows of one batch; cheaper per image than one run each)."""
+        if not images:
+            return []
+        h0, w0 = images[0].shape[:2]
+        if any(im.shape != images[0].shape for im in images):
+            raise ValueError("detect_batch needs images of one shape")
         scale = width / max(w0, h0 * 4 / 3)
         if scale > 1.0 and not upscale:
             scale = 1.0
         nw, nh = max(32, round(w0 * scale)), max(32, round(h0 * scale))
         pw, ph = -(-nw // 32) * 32, -(-nh // 32) * 32
-        img = (
-            bgr
-            if (nw, nh) == (w0, h0)
-            else cv2.resize(
-                bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            )
-        )
-        blob = np.zeros((1, 3, ph, pw), dtype=np.float32)
-        blob[0, :, :nh, :nw] = np.transpose(img, (2, 0, 1))
+        n = len(images)
+        blob = np.zeros((n, 3, ph, pw), dtype=np.float32)
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        for b, bgr in enumerate(images):
+            img = bgr if (nw, nh) == (w0, h0) else cv2.resize(bgr, (nw, nh), interpolation=interp)
+            blob[b, :, :nh, :nw] = np.transpose(img, (2, 0, 1))
         sess = self.session
         if self._names is None:
             self._names = [o.name for o in sess.get_outputs()]
         by_name = dict(zip(self._names, sess.run(None, {"input": blob}), strict=True))
-        boxes: list[F32] = []
-        scores: list[F32] = []
-        kps: list[F32] = []
+        rows: list[F32] = []  # per candidate: image index, x1 y1 x2 y2, score, 10 landmarks
         thr2 = score_threshold * score_threshold
         for s in STRIDES:
             # score = sqrt(cls * obj): compare the product with threshold^2 first,
             # and take square roots only of the few cells that pass.
-            prod = np.clip(by_name[f"cls_{s}"][0, :, 0], 0, 1) * np.clip(
-                by_name[f"obj_{s}"][0, :, 0], 0, 1
+            prod = np.clip(by_name[f"cls_{s}"][:, :, 0], 0, 1) * np.clip(
+                by_name[f"obj_{s}"][:, :, 0], 0, 1
             )
-            sel = np.flatnonzero(prod >= thr2)
-            if sel.size == 0:
+            bi, ci = np.nonzero(prod >= thr2)
+            if bi.size == 0:
                 continue
-            grid = self._grid(ph, pw, s)[sel]
-            bb = by_name[f"bbox_{s}"][0, sel]
-            kp = by_name[f"kps_{s}"][0, sel]
+            grid = self._grid(ph, pw, s)[ci]
+            bb = by_name[f"bbox_{s}"][bi, ci]
+            kp = by_name[f"kps_{s}"][bi, ci]
             cxy = (grid + bb[:, 0:2]) * s
             wh = np.exp(bb[:, 2:4]) * s
-            boxes.append(np.concatenate([cxy - wh / 2, cxy + wh / 2], axis=1))
-            scores.append(np.sqrt(prod[sel]))
-            kps.append((kp.reshape(-1, 5, 2) + grid[:, None, :]) * s)
-        if not boxes:
-            return []
-        all_boxes = np.concatenate(boxes).astype(np.float32) / scale
-        all_scores = np.concatenate(scores).astype(np.float32)
-        all_kps = np.concatenate(kps).astype(np.float32) / scale
-        keep = nms(all_boxes, all_scores, nms_iou)
-        faces = []
-        for i in keep:
-            x1, y1, x2, y2 = (float(v) for v in all_boxes[i])
-            faces.append(
-                Face(
-                    max(0.0, x1),
-                    max(0.0, y1),
-                    min(float(w0), x2),
-                    min(float(h0), y2),
-                    float(all_scores[i]),
-                    tuple((float(x), float(y)) for x, y in all_kps[i]),
-                )
+            kps = (kp.reshape(-1, 5, 2) + grid[:, None, :]) * s
+            rows.append(
+                np.concatenate(
+                    [
+                        bi[:, None].astype(np.float32),
+                        (cxy - wh / 2) / scale,
+                        (cxy + wh / 2) / scale,
+                        np.sqrt(prod[bi, ci])[:, None],
+                        kps.reshape(-1, 10) / scale,
+                    ],
+                    axis=1,
+                ).astype(np.float32)
             )
-        return faces
+        out: list[list[Face]] = [[] for _ in range(n)]
+        if not rows:
+            return out
+        cand = np.concatenate(rows)
+        for b in np.unique(cand[:, 0]).astype(int).tolist():
+            mine = cand[cand[:, 0] == b]
+            keep = nms(mine[:, 1:5], mine[:, 5], nms_iou)
+            for r in mine[keep].tolist():
+                lm = r[6:16]
+                out[b].append(
+                    Face(
+                        max(0.0, r[1]),
+                        max(0.0, r[2]),
+                        min(float(w0), r[3]),
+                        min(float(h0), r[4]),
+                        r[5],
+                        tuple((lm[2 * k], lm[2 * k + 1]) for k in range(5)),
+                    )
+                )
+        return out
 
 
 def filter_faces(

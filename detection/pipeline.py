@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyzer import Models, analyze_image, analyze_video_frame, get_models
+from .analyzer import (
+    CheapPass,
+    Models,
+    analyze_image,
+    analyze_video_frame,
+    cheap_passes,
+    get_models,
+)
 from .config import DetectionConfig
 from .imageops import F32, U8, decode_image, encode_jpeg
 from .media import SampledFrame, decode
@@ -23,6 +30,7 @@ from .vad import WINDOW
 
 AUDIO_CHUNK_WINDOWS = 1872  # ~60 s of 16 kHz audio per VAD batch (a multiple of 16 windows)
 WARMUP_WINDOWS = 16
+FRAME_BATCH = 8  # sampled frames whose cheap face pass runs as one YuNet batch (4 s at 2/s)
 
 
 def _models_for(config: DetectionConfig, models: Models | None) -> Models:
@@ -77,7 +85,9 @@ class _AudioAnalyser:
                 np.repeat(db >= cfg.vad_gate_dbfs, self.block_windows),
             ]
         )
-        probs = self.models.vad.probabilities(np.concatenate([self.history, use]), active)
+        probs = self.models.vad.probabilities(
+            np.concatenate([self.history, use]), active, model_rate=cfg.vad_sample_rate
+        )
         probs = probs[self.history.size // WINDOW :]
         self.history = use[-WARMUP_WINDOWS * WINDOW :]
         base = (self.start or 0.0) + self.offset + self.consumed / 16000
@@ -126,9 +136,24 @@ def observe(
     audio = _AudioAnalyser(m, cfg, time_offset_s)
     state = {"last_person_t": -1e9, "last_persons": 0}
 
+    pending: list[tuple[float, SampledFrame]] = []
+
     def on_frame(t: float, frame: SampledFrame) -> None:
+        # Frames wait in small batches so that their cheap face pass is one YuNet run;
+        # everything after it (escalation, YOLOX, thumbnails) still runs frame by frame.
+        pending.append((t, frame))
+        if len(pending) >= FRAME_BATCH:
+            flush()
+
+    def flush() -> None:
+        cheap = cheap_passes(m, [f for _, f in pending], cfg)
+        for (t, frame), c in zip(pending, cheap, strict=True):
+            analyse(t, frame, c)
+        pending.clear()
+
+    def analyse(t: float, frame: SampledFrame, cheap: CheapPass) -> None:
         want = t - state["last_person_t"] >= cfg.person_every_s or state["last_persons"] >= 2
-        res = analyze_video_frame(m, frame, cfg, want_persons=want)
+        res = analyze_video_frame(m, frame, cfg, want_persons=want, cheap=cheap)
         pc = res.person_count
         if res.persons is not None:
             state["last_person_t"] = t
@@ -187,6 +212,7 @@ def observe(
         progress=(lambda t: progress(t + time_offset_s)) if progress else None,
         strict=strict,
     )
+    flush()
     return Observations(
         start_s=time_offset_s,
         end_s=round(time_offset_s + stats.duration_s, 3),

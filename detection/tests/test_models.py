@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from detection.analyzer import Models
 from detection.faces import head_pose_from_landmarks
 from detection.synth import audio_track, load_image, side_by_side
+from detection.vad import to_8k
 
 from .conftest import EMPTY_ROOM, PORTRAIT, PORTRAIT2, SPEECH
 
@@ -103,3 +105,55 @@ def test_vad_in_batched_pieces_agrees_with_one_stream(models: Models) -> None:
     batched = models.vad.probabilities(audio)
     assert serial.shape == batched.shape
     assert float(np.mean((serial > 0.5) == (batched > 0.5))) > 0.97
+
+
+def test_yunet_batch_gives_each_image_its_own_faces(
+    models: Models, image: Callable[[str], Path]
+) -> None:
+    # Three frames of one size in one run: a face, two faces, an empty room, at the
+    # cheap pass's 128 px and the full 640 px; each must match its own single run.
+    face = load_image(image(PORTRAIT))
+    two = side_by_side(face, load_image(image(PORTRAIT2)))
+    size = (two.shape[1], two.shape[0])
+    frames = [
+        np.asarray(cv2.resize(img, size), dtype=np.uint8)
+        for img in (face, two, load_image(image(EMPTY_ROOM)))
+    ]
+    for width, thr in ((128, 0.6), (640, 0.7)):
+        batched = models.faces.detect_batch(frames, width=width, score_threshold=thr)
+        single = [models.faces.detect(f, width=width, score_threshold=thr) for f in frames]
+        assert [len(b) for b in batched] == [len(s) for s in single]
+        for got, want in zip(batched, single, strict=True):
+            for g, w in zip(got, want, strict=True):
+                assert abs(g.x1 - w.x1) < 0.5 and abs(g.x2 - w.x2) < 0.5
+                assert abs(g.score - w.score) < 1e-3
+    assert len(single[1]) == 2 and len(single[2]) == 0
+    with pytest.raises(ValueError):
+        models.faces.detect_batch([frames[0], face[:100]], width=128, score_threshold=0.6)
+
+
+def test_halfband_decimation_keeps_speech_band_and_removes_aliases() -> None:
+    t = np.arange(16000) / 16000
+    for freq, lo, hi in ((300, 0.98, 1.02), (3000, 0.97, 1.03), (5000, 0.0, 0.05)):
+        y = to_8k(np.sin(2 * np.pi * freq * t).astype(np.float32))
+        assert y.size == 8000
+        gain = float(np.sqrt(np.mean(y[100:-100] ** 2)) / np.sqrt(0.5))
+        assert lo <= gain <= hi, (freq, gain)
+    # zero phase: sample i of the result sits at sample 2 i of the input
+    x = np.sin(2 * np.pi * 500 * t).astype(np.float32)
+    assert float(np.abs(to_8k(x)[100:-100] - x[200:-200:2]).max()) < 0.01  # one sample late: 0.2
+
+
+def test_vad_at_8k_agrees_with_16k_on_real_speech(models: Models) -> None:
+    if not SPEECH.is_file():
+        pytest.skip(f"{SPEECH} not available")
+    speech = audio_track(SPEECH, 30.0, rate=16000)
+    p16 = models.vad.probabilities(speech, model_rate=16000) >= 0.5
+    p8 = models.vad.probabilities(speech, model_rate=8000) >= 0.5
+    assert float(np.mean(p16 == p8)) > 0.9
+    assert abs(float(p16.mean()) - float(p8.mean())) < 0.06
+    for quiet in ("beep", "silence"):
+        track = audio_track(quiet, 6.0, rate=16000)
+        assert float(np.mean(models.vad.probabilities(track, model_rate=16000) > 0.5)) < 0.05
+    with pytest.raises(ValueError):
+        models.vad.probabilities(speech, model_rate=11025)
