@@ -4,13 +4,18 @@
     source scripts/services-env.sh   # PostgreSQL and Redis on 127.0.0.1
     .venv/bin/python scripts/bench_upload.py --students 100 300 500 --duration 40
 
-Starts gunicorn (gthread) + a Celery ml worker on a separate database (proctor_bench, created
-and migrated), creates N students each in an active attempt with a real session and upload
-token, then every student sends a webcam chunk (~100 KB) and a screen chunk (~30 KB) every
-5 s plus a batch of events, from one asyncio load generator on loopback. Every 6th webcam
-chunk closes a segment, so analysis tasks are queued while uploading (the worker runs them).
-Reports throughput, p50/p99 latency, server CPU and lost chunks (acknowledged but missing).
-Not a test: a measurement for the notes.
+Starts gunicorn (sync workers, as the Dockerfile runs it; 6 processes by default, since each
+request waits on fsync and PostgreSQL) + a Celery ml worker on a separate database
+(proctor_bench, created and migrated), creates N students each in an active attempt with a
+real session and upload token, then every student sends a webcam chunk (~100 KB) and a
+screen chunk (~30 KB) every 5 s plus a batch of events, from one asyncio load generator on
+loopback (its CPU is reported: it shares the machine). Every 6th webcam chunk closes a
+segment, so analysis tasks are queued while uploading (the worker runs them; the chunks are
+random bytes, so its analysis fails fast and costs far less than real footage would).
+Reports throughput, p50/p99 latency (whole run, and the steady state after --warmup, since
+every student's first chunks also create its streams and key), CPU per process group and
+for the whole machine, and lost chunks (acknowledged but missing). Not a test: a
+measurement for the notes.
 """
 
 from __future__ import annotations
@@ -87,34 +92,58 @@ def make_students(n: int) -> list[dict]:
 
 class Stats:
     def __init__(self) -> None:
-        self.latencies: list[float] = []
+        self.latencies: list[tuple[float, float]] = []  # (monotonic time sent, seconds)
         self.acked: dict[tuple[int, str], set[int]] = {}
         self.errors: dict[str, int] = {}
         self.bytes = 0
 
 
-async def request(reader, writer, method: str, path: str, headers: dict[str, str],
-                  body: bytes) -> int:
-    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    writer.write(head.encode() + body)
-    await writer.drain()
-    status_line = await reader.readline()
-    status = int(status_line.split()[1])
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
+class Connection:
+    """One student's HTTP/1.1 connection, reopened when the server closes it (gunicorn's
+    sync workers answer `Connection: close`); reconnecting counts in the latency."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str],
+                      body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self.reader, self.writer
+        assert reader is not None
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Length: {len(body)}\r\n")
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        status_line = await reader.readline()
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+            elif name.lower() == b"connection" and value.strip().lower() == b"close":
+                close = True
+        await reader.readexactly(length)
+        if close:
+            self.close()
+        return status
 
 
 async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
     await asyncio.sleep(random.uniform(0, 5))  # students do not start in lockstep
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    conn = Connection(port)
     seqs = {"webcam": 0, "screen": 0}
     base = {"Cookie": s["cookie"], "Authorization": f"Bearer {s['token']}"}
     tick = 0
@@ -132,12 +161,11 @@ async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
             path = f"/api/attempts/{s['attempt']}/streams/{kind}/chunks/{seq}"
             t0 = time.perf_counter()
             try:
-                status = await request(reader, writer, "POST", path, headers, body)
+                status = await conn.request("POST", path, headers, body)
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 status = 0
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            stats.latencies.append(time.perf_counter() - t0)
+                conn.close()
+            stats.latencies.append((time.monotonic(), time.perf_counter() - t0))
             if status in (200, 201):
                 stats.acked.setdefault((s["attempt"], kind), set()).add(seq)
                 stats.bytes += len(body)
@@ -150,17 +178,18 @@ async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
 
         t0 = time.perf_counter()
         try:
-            status = await request(reader, writer, "POST", f"/api/attempts/{s['attempt']}/events",
-                                   {**base, "Content-Type": "application/json"},
-                                   json.dumps(events).encode())
+            status = await conn.request("POST", f"/api/attempts/{s['attempt']}/events",
+                                        {**base, "Content-Type": "application/json"},
+                                        json.dumps(events).encode())
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             status = 0
-        stats.latencies.append(time.perf_counter() - t0)
+            conn.close()
+        stats.latencies.append((time.monotonic(), time.perf_counter() - t0))
         if status != 200:
             stats.errors[f"events {status}"] = stats.errors.get(f"events {status}", 0) + 1
         tick += 1
         await asyncio.sleep(max(0.0, 5.0 - (time.monotonic() - started_tick)))
-    writer.close()
+    conn.close()
 
 
 def cpu_seconds(root_pids: list[int]) -> float:
@@ -188,6 +217,13 @@ def cpu_seconds(root_pids: list[int]) -> float:
     return total
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all processes, kernel and interrupts)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 def postgres_pids() -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
@@ -200,14 +236,15 @@ def postgres_pids() -> list[int]:
     return out
 
 
-def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int) -> dict:
+def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int,
+              warmup: float) -> dict:
     from proctor_lti.recordings.models import Chunk
 
     students = make_students(n)
     stats = Stats()
     pg = postgres_pids()
     cpu0 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
-    gen0 = time.process_time()
+    gen0, busy0 = time.process_time(), machine_busy()
     t0 = time.monotonic()
     stop_at = t0 + duration
 
@@ -217,19 +254,25 @@ def run_level(n: int, port: int, duration: float, web_pid: int, worker_pid: int)
     asyncio.run(main())
     elapsed = time.monotonic() - t0
     gen_cpu = (time.process_time() - gen0) / elapsed
+    busy = (machine_busy() - busy0) / elapsed
     cpu1 = (cpu_seconds([web_pid]), cpu_seconds([worker_pid]), cpu_seconds(pg))
     lost = 0
     for (attempt_id, kind), acked in stats.acked.items():
         stored = set(Chunk.objects.filter(recording__attempt_id=attempt_id,
                                           recording__kind=kind).values_list("seq", flat=True))
         lost += len(acked - stored)
-    lat = sorted(stats.latencies)
+    lat = sorted(d for _, d in stats.latencies)
+    # Every student's first chunks create its streams and key, all within the first period:
+    # latencies after the warm-up are reported separately as the steady state.
+    steady = sorted(d for t, d in stats.latencies if t >= t0 + warmup) or [0.0]
     return {
         "students": n, "requests": len(lat), "req_per_s": len(lat) / elapsed,
         "mbit_per_s": stats.bytes * 8 / elapsed / 1e6,
         "p50_ms": lat[len(lat) // 2] * 1000, "p99_ms": lat[int(len(lat) * 0.99)] * 1000,
+        "steady_p50_ms": steady[len(steady) // 2] * 1000,
+        "steady_p99_ms": steady[int(len(steady) * 0.99)] * 1000,
         "web_cpu": (cpu1[0] - cpu0[0]) / elapsed, "worker_cpu": (cpu1[1] - cpu0[1]) / elapsed,
-        "pg_cpu": (cpu1[2] - cpu0[2]) / elapsed, "gen_cpu": gen_cpu,
+        "pg_cpu": (cpu1[2] - cpu0[2]) / elapsed, "gen_cpu": gen_cpu, "machine_cpu": busy,
         "acked": sum(len(a) for a in stats.acked.values()), "lost": lost,
         "errors": stats.errors,
     }
@@ -239,8 +282,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, nargs="+", default=[100, 300, 500])
     parser.add_argument("--duration", type=float, default=40.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--warmup", type=float, default=10.0,
+                        help="seconds after which latencies also count as steady state")
+    parser.add_argument("--workers", type=int, default=6, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (more than 1 means gthread)")
     parser.add_argument("--database", default="proctor_bench")
     args = parser.parse_args()
 
@@ -262,35 +309,44 @@ def main() -> int:
 
     settings.CELERY_BROKER_URL = redis_url
     port = 18000 + os.getpid() % 1000
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Open for the servers' lifetime (closed when this process exits).
+    web_log = open(data_dir / "web.log", "ab")  # noqa: SIM115
+    worker_log = open(data_dir / "worker.log", "ab")  # noqa: SIM115
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "proctor_lti.wsgi:application", "-b", f"127.0.0.1:{port}",
-         "-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads),
+         "-k", args.worker_class, "-w", str(args.workers), "--threads", str(args.threads),
          "--backlog", "2048", "--keep-alive", "15", "--log-level", "warning"], cwd=REPO, env=env,
-        start_new_session=True)
+        start_new_session=True, stdout=web_log, stderr=web_log)
     worker = subprocess.Popen(
         [str(BIN / "celery"), "-A", "proctor_lti", "worker", "-Q", "ml", "-c", "1",
-         "-l", "warning"], cwd=REPO, env=env, start_new_session=True)
+         "-l", "warning"], cwd=REPO, env=env, start_new_session=True,
+        stdout=worker_log, stderr=worker_log)
     rows = []
     try:
         time.sleep(4)
         for n in args.students:
-            row = run_level(n, port, args.duration, web.pid, worker.pid)
+            row = run_level(n, port, args.duration, web.pid, worker.pid, args.warmup)
             rows.append(row)
             print(row, flush=True)
     finally:
         for proc in (web, worker):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
-    print("\n| students | req/s | upload Mbit/s | p50 ms | p99 ms | web CPU | PostgreSQL CPU "
-          "| worker CPU | load generator CPU | chunks acked | lost | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| students | req/s | upload Mbit/s | p50 ms | p99 ms | steady p50 / p99 ms "
+          "| web CPU | PostgreSQL CPU "
+          "| worker CPU | load generator CPU | whole machine CPU | chunks acked | lost | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['students']} | {r['req_per_s']:.0f} | {r['mbit_per_s']:.1f} "
-              f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['web_cpu']:.2f} "
+              f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
+              f"| {r['steady_p50_ms']:.0f} / {r['steady_p99_ms']:.0f} | {r['web_cpu']:.2f} "
               f"| {r['pg_cpu']:.2f} | {r['worker_cpu']:.2f} | {r['gen_cpu']:.2f} "
+              f"| {r['machine_cpu']:.2f} "
               f"| {r['acked']} | {r['lost']} "
               f"| {r['errors'] or 0} |")
     print("(CPU in cores, averaged over the run; the load generator shares the machine)")
+    print(f"server logs: {data_dir / 'web.log'}, {data_dir / 'worker.log'}")
     return 0
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -165,15 +165,25 @@ def chunk_store(*, attempt: Attempt, kind: str, seq: int, body: bytes, content_t
 
     chunk = Chunk(recording_id=recording_id, seq=seq, segment_index=segment_index,
                   size=len(body), sha256=sha256, storage_name=name, start_s=start_s)
-    with transaction.atomic():
-        created = sql.chunk_insert(chunk)
-        if created:
-            sql.recording_add_bytes(recording_id, len(body))
-            _segment_note(recording_id, kind, chunk, has_header=has_header, final=final)
+    if connection.vendor == "postgresql":
+        # One statement records the chunk, the byte count and the segment; completeness is
+        # checked after it committed, which is safe without a lock: of two chunks racing to
+        # complete a segment, the one committed last sees the other.
+        segment = sql.chunk_record(chunk, header=has_header, final=final)
+        created = segment is not None
+        if segment is not None:
+            _segments_close(recording_id, kind, segment, has_header=has_header)
             if finalised:
-                # A chunk arriving in the grace period after the end may fill a gap that
-                # finalisation recorded: review must not report recording that arrived.
                 _gaps_refresh(recording_id)
+    else:
+        with transaction.atomic():
+            created = sql.chunk_insert(chunk)
+            if created:
+                sql.recording_add_bytes(recording_id, len(body))
+                segment = sql.segment_upsert(chunk, header=has_header, final=final)
+                _segments_close(recording_id, kind, segment, has_header=has_header)
+                if finalised:
+                    _gaps_refresh(recording_id)
     if not created:
         # A concurrent upload of the same seq won the race.
         existing = Chunk.objects.get(recording_id=recording_id, seq=seq)
@@ -203,20 +213,20 @@ def _provisional_retention(attempt: Attempt) -> datetime:
     return timezone.now() + timedelta(days=attempt.exam.retention_days)
 
 
-def _segment_note(recording_id: int, kind: str, chunk: Chunk, *, has_header: bool,
-                  final: bool) -> None:
-    """Update the chunk's segment (locked) and close segments that became complete.
+def _segments_close(recording_id: int, kind: str, segment: sql.SegmentState, *,
+                    has_header: bool) -> None:
+    """Close the chunk's segment, and the previous open one, if they became complete.
 
-    A header chunk sets the segment's first_seq (the earliest wins) and start time, a final
-    chunk its final_seq; a late chunk reopens an analysed segment. A header chunk also ends
-    the previous open segment, which may complete it. Webcam segments that are STORED are
-    queued for analysis once the transaction commits.
+    The chunk has updated its segment (sql.segment_upsert): a header chunk sets first_seq
+    (the earliest wins) and the start time, a final chunk final_seq, and a late chunk
+    reopens an analysed segment. A header chunk also ends the previous open segment, which
+    may complete it. Webcam segments that are STORED are queued for analysis after commit.
+    (A chunk arriving in the grace period after the end may fill a gap that finalisation
+    recorded: chunk_store refreshes the gaps, so review does not report recording that
+    arrived.)
     """
-    segment = sql.segment_upsert(recording_id=recording_id, index=chunk.segment_index,
-                                 seq=chunk.seq, header=has_header, final=final,
-                                 start_s=chunk.start_s)
     candidates = [segment]
-    if has_header:
+    if has_header and segment.index > 0:
         previous = sql.segment_previous_open(recording_id=recording_id, index=segment.index)
         if previous is not None:
             candidates.append(previous)

@@ -2,12 +2,13 @@
 
 Every student sends two chunks and an event batch every few seconds, so these statements run
 hundreds of times a second on one machine. Through the ORM a chunk took ~18 statements and
-most of its CPU went into building them (profiled: over half of a request in the ORM); here
-a chunk is one INSERT ... ON CONFLICT DO NOTHING, one UPDATE and one upsert of its segment
-(which also locks the segment row, as select_for_update did), plus a completeness count when
-the segment may be complete. The INSERT column lists and values come from the models
-(defaults and auto_now included), so a field added to a model is picked up here; only the
-upsert's merge rules are written out, and they are the rules of services._segment_note.
+most of its CPU went into building them (profiled: over half of a request in the ORM). Here,
+on PostgreSQL, a chunk is recorded by one statement (the chunk's INSERT ... ON CONFLICT DO
+NOTHING, the stream's byte count and the upsert of its segment, in CTEs), then one
+completeness count; on SQLite the same steps run as separate statements in a transaction.
+The INSERT column lists and values come from the models (defaults and auto_now included),
+so a field added to a model is picked up here; only the upsert's merge rules are written
+out (_segment_upsert_tail; services._segments_close decides what closes).
 
 Only identifiers (quoted table and column names from the models) are put into the SQL text;
 every value is a query parameter.
@@ -42,10 +43,22 @@ def _cursor():  # type: ignore[no-untyped-def]
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         return db.cursor()
+    db.ensure_connection()
+    return db._prepare_cursor(_preparing_cursor_class()(db.connection))
+
+
+@cache
+def _preparing_cursor_class():  # type: ignore[no-untyped-def]
     import psycopg
 
-    db.ensure_connection()
-    return db._prepare_cursor(psycopg.Cursor(db.connection))
+    class PreparingCursor(psycopg.Cursor):
+        def _send_query_prepared(self, name, pgq, *, binary=None):  # type: ignore[no-untyped-def]
+            # psycopg remembers the query it sent only on the unprepared path; Django's
+            # query log (last_executed_query) reads it, so remember prepared ones too.
+            self._query = pgq
+            super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PreparingCursor
 
 
 _NOW = object()
@@ -70,6 +83,20 @@ def _insert_plan(model: type[models.Model]) -> tuple[list[tuple[models.Field, An
     return plan, f"INSERT INTO {_q(model._meta.db_table)} ({columns}) VALUES "
 
 
+def _values(plan: list[tuple[models.Field, Any]], row: dict[str, Any], now: Any) -> list[Any]:
+    values: list[Any] = []
+    for field, default in plan:
+        if field.attname in row:
+            values.append(field.get_db_prep_save(row[field.attname], connection))
+        elif default is _NOW:
+            values.append(now)
+        elif default is None and callable(field.default):
+            values.append(field.get_db_prep_save(field.get_default(), connection))
+        else:
+            values.append(default)
+    return values
+
+
 def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]], tail: str,
             params: Sequence[Any] = ()) -> list[tuple]:
     """INSERT rows ({attname: value}, the model's defaults for the rest) in one statement,
@@ -78,20 +105,17 @@ def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]], tail: str
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     values: list[Any] = []
     for row in rows:
-        for field, default in plan:
-            if field.attname in row:
-                values.append(field.get_db_prep_save(row[field.attname], connection))
-            elif default is _NOW:
-                values.append(now)
-            elif default is None and callable(field.default):
-                values.append(field.get_db_prep_save(field.get_default(), connection))
-            else:
-                values.append(default)
+        values += _values(plan, row, now)
     placeholders = "(" + ", ".join(["%s"] * len(plan)) + ")"
     with _cursor() as cursor:
         cursor.execute(head + ", ".join([placeholders] * len(rows)) + " " + tail,
                        [*values, *params])
         return cursor.fetchall()
+
+
+def _chunk_row(chunk: Chunk) -> dict[str, Any]:
+    return {name: getattr(chunk, name) for name in (
+        "recording_id", "seq", "segment_index", "size", "sha256", "storage_name", "start_s")}
 
 
 @cache
@@ -101,9 +125,7 @@ def _chunk_insert_tail() -> str:
 
 def chunk_insert(chunk: Chunk) -> bool:
     """Insert the chunk's row unless its (recording, seq) exists; sets chunk.pk when it did."""
-    row = {name: getattr(chunk, name) for name in (
-        "recording_id", "seq", "segment_index", "size", "sha256", "storage_name", "start_s")}
-    rows = _insert(Chunk, [row], _chunk_insert_tail())
+    rows = _insert(Chunk, [_chunk_row(chunk)], _chunk_insert_tail())
     if not rows:
         return False
     chunk.pk = rows[0][0]
@@ -186,17 +208,61 @@ def _segment_upsert_tail() -> str:
     )
 
 
-def segment_upsert(*, recording_id: int, index: int, seq: int, header: bool, final: bool,
-                   start_s: float | None) -> SegmentState:
-    """Create or update (and lock, until the transaction ends) the chunk's segment."""
-    has_start = header and start_s is not None
-    segment = {"recording_id": recording_id, "index": index,
-               "first_seq": seq if header else None, "final_seq": seq if final else None}
+def _segment_row(chunk: Chunk, *, header: bool, final: bool) -> tuple[dict[str, Any], list]:
+    """The segment row a chunk implies and the upsert tail's parameters."""
+    has_start = header and chunk.start_s is not None
+    segment = {"recording_id": chunk.recording_id, "index": chunk.segment_index,
+               "first_seq": chunk.seq if header else None,
+               "final_seq": chunk.seq if final else None}
     if has_start:
-        segment["start_s"] = start_s
-    [row] = _insert(Segment, [segment], _segment_upsert_tail(),
-                    [int(has_start), OPEN, STORED, STORED, OPEN, STORED])
+        segment["start_s"] = chunk.start_s
+    return segment, [int(has_start), OPEN, STORED, STORED, OPEN, STORED]
+
+
+def segment_upsert(chunk: Chunk, *, header: bool, final: bool) -> SegmentState:
+    """Create or update (and lock, until the transaction ends) the chunk's segment."""
+    segment, params = _segment_row(chunk, header=header, final=final)
+    [row] = _insert(Segment, [segment], _segment_upsert_tail(), params)
     return SegmentState(*row)
+
+
+@cache
+def _chunk_record_sql() -> str:
+    chunk_plan, chunk_head = _insert_plan(Chunk)
+    segment_plan, _ = _insert_plan(Segment)
+    r, s = _q(Recording._meta.db_table), _q(Segment._meta.db_table)
+    chunk_values = ", ".join(["%s"] * len(chunk_plan))
+    # Typed, because a SELECT list does not take its types from the target columns.
+    segment_values = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f, _ in segment_plan)
+    segment_columns = ", ".join(_q(f.column) for f, _ in segment_plan)
+    return (
+        f"WITH c AS ({chunk_head}({chunk_values}) {_chunk_insert_tail()}), "
+        f"r AS (UPDATE {r} SET {_q('bytes_stored')} = {_q('bytes_stored')} + %s "
+        f"WHERE {_q('id')} = %s AND EXISTS (SELECT 1 FROM c)), "
+        f"s AS (INSERT INTO {s} ({segment_columns}) SELECT {segment_values} "
+        f"WHERE EXISTS (SELECT 1 FROM c) {_segment_upsert_tail()}) "
+        f"SELECT c.{_q('id')}, s.* FROM c LEFT JOIN s ON true"
+    )
+
+
+def chunk_record(chunk: Chunk, *, header: bool, final: bool) -> SegmentState | None:
+    """PostgreSQL: chunk_insert, recording_add_bytes and segment_upsert as one statement,
+    atomic on its own (no BEGIN/COMMIT round trips). None when the seq was already stored
+    (a concurrent upload won), and then nothing changed; else sets chunk.pk."""
+    plan, _ = _insert_plan(Chunk)
+    segment_plan, _ = _insert_plan(Segment)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    segment, tail_params = _segment_row(chunk, header=header, final=final)
+    params = [*_values(plan, _chunk_row(chunk), now), chunk.size, chunk.recording_id,
+              *_values(segment_plan, segment, now), *tail_params]
+    with _cursor() as cursor:
+        cursor.execute(_chunk_record_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    chunk.pk = row[0]
+    chunk._state.adding = False
+    return SegmentState(*row[1:])
 
 
 def segment_previous_open(*, recording_id: int, index: int) -> SegmentState | None:

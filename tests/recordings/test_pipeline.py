@@ -177,7 +177,7 @@ def test_an_analysis_overtaken_by_a_late_chunk_does_not_overwrite_the_segment(
 
     def observe_while_a_chunk_arrives(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real_observe(*args, **kwargs)
-        # What _segment_note does when a late chunk reopens the segment mid-analysis.
+        # What the segment upsert does when a late chunk reopens the segment mid-analysis.
         Segment.objects.filter(pk=segment.pk).update(status=Segment.Status.STORED)
         return result
 
