@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import os
 import random
@@ -98,6 +99,19 @@ class Stats:
         self.bytes = 0
 
 
+@functools.cache
+def _bodies(size: int, header: bool) -> list[tuple[bytes, str]]:
+    """A few random chunk bodies and their SHA-256, made once: the generator shares the
+    machine, so it does not pay urandom and a hash per chunk (the server still hashes,
+    encrypts and stores every one; it does not deduplicate content)."""
+    bodies = [(EBML if header else CLUSTER) + os.urandom(size) for _ in range(8)]
+    return [(b, hashlib.sha256(b).hexdigest()) for b in bodies]
+
+
+def _body(size: int, *, header: bool, seq: int) -> tuple[bytes, str]:
+    return _bodies(size, header)[seq % 8]
+
+
 class Connection:
     """One student's HTTP/1.1 connection, reopened when the server closes it (gunicorn's
     sync workers answer `Connection: close`); reconnecting counts in the latency."""
@@ -152,9 +166,8 @@ async def student(port: int, s: dict, stop_at: float, stats: Stats) -> None:
         for kind, size in (("webcam", 100_000), ("screen", 30_000)):
             seq = seqs[kind]
             segment, pos = divmod(seq, 6)
-            body = (EBML if pos == 0 else CLUSTER) + os.urandom(size)
-            headers = {**base, "Content-Type": "video/webm",
-                       "X-Chunk-Sha256": hashlib.sha256(body).hexdigest(),
+            body, sha = _body(size, header=pos == 0, seq=seq)
+            headers = {**base, "Content-Type": "video/webm", "X-Chunk-Sha256": sha,
                        "X-Segment-Index": str(segment), "X-Chunk-Start": str(seq * 5.0)}
             if pos == 5:
                 headers["X-Segment-Final"] = "1"
