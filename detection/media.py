@@ -73,20 +73,26 @@ class SampledFrame:
 
     def _small_from_yuv(self, w: int) -> U8:
         # Shrink the Y, U and V planes first and convert the small image: about
-        # 0.3 ms instead of 1.2 ms for a full BGR conversion plus resize.
+        # 0.3 ms instead of 1.2 ms for a full BGR conversion plus resize. The planes
+        # are read in place (no copy of the full frame) and each shrunk plane is
+        # written straight into its place in one I420 buffer.
         w -= w % 2
         h = max(2, round(self.height * w / self.width))
         h -= h % 2
-        fw, fh = self.width, self.height
-        planes = np.asarray(self._frame.to_ndarray(format="yuv420p"), dtype=np.uint8)
-        y = planes[:fh]
-        chroma = planes[fh:].reshape(2, fh // 2, fw // 2)
-        ys = cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA)
-        us = cv2.resize(chroma[0], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        vs = cv2.resize(chroma[1], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        i420 = np.concatenate([ys.reshape(-1), us.reshape(-1), vs.reshape(-1)]).reshape(
-            h * 3 // 2, w
-        )
+        i420 = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        flat = i420.reshape(-1)
+        offset = 0
+        for k, plane in enumerate(self._frame.planes[:3]):
+            pw, ph = (self.width, self.height) if k == 0 else (self.width // 2, self.height // 2)
+            ow, oh = (w, h) if k == 0 else (w // 2, h // 2)
+            src = np.frombuffer(memoryview(plane), dtype=np.uint8, count=plane.line_size * ph)
+            cv2.resize(
+                src.reshape(ph, plane.line_size)[:, :pw],
+                (ow, oh),
+                dst=flat[offset : offset + ow * oh].reshape(oh, ow),
+                interpolation=cv2.INTER_AREA,
+            )
+            offset += ow * oh
         return np.asarray(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
 
 

@@ -28,9 +28,9 @@ from .results import (
 )
 from .vad import WINDOW
 
-AUDIO_CHUNK_WINDOWS = 1872  # ~60 s of 16 kHz audio per VAD batch (a multiple of 16 windows)
+AUDIO_CHUNK_WINDOWS = 3744  # ~120 s of 16 kHz audio per VAD batch (a multiple of 16 windows)
 WARMUP_WINDOWS = 16
-FRAME_BATCH = 8  # sampled frames whose cheap face pass runs as one YuNet batch (4 s at 2/s)
+FRAME_BATCH = 16  # sampled frames whose cheap face pass runs as one YuNet batch (8 s at 2/s)
 
 
 def _models_for(config: DetectionConfig, models: Models | None) -> Models:

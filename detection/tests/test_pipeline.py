@@ -6,10 +6,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from detection.analyzer import Models
 from detection.config import DetectionConfig
+from detection.media import SampledFrame, decode
 from detection.pipeline import analyze, observe, report_from_observations
 from detection.results import Observations
 from detection.synth import darkened, load_image, make_webm, side_by_side
@@ -122,3 +125,23 @@ def test_the_labelled_video_flags_the_audience_and_not_the_single_performer(
         assert f.end_s <= single[0] or f.start_s >= single[1], f
     audience = [f for f in report.flags if f.type == "multiple_persons"]
     assert audience and any(f.start_s <= 274 / fps and f.end_s >= 211 / fps for f in audience)
+
+
+@pytest.mark.parametrize("size", [(640, 480), (362, 270)])  # 362: planes padded to 384
+def test_small_frame_copies_from_the_yuv_planes_match_a_full_conversion(
+    tmp_path: Path, image: Callable[[str], Path], size: tuple[int, int]
+) -> None:
+    path = make_webm(tmp_path / "f.webm", [(load_image(image(PORTRAIT)), 1.0)], size=size)
+    frames: list[SampledFrame] = []
+    decode(path, sample_fps=2.0, on_frame=lambda _t, f: frames.append(f))
+    assert frames
+    for frame in frames:
+        full = frame.bgr()
+        assert full.shape == (size[1], size[0], 3)
+        for width in (128, 320):
+            small = frame.bgr(width)
+            h, w = small.shape[:2]
+            assert w == width - width % 2 and abs(h - size[1] * width / size[0]) <= 2
+            want = cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA)
+            diff = np.abs(small.astype(np.int16) - want.astype(np.int16))
+            assert float(diff.mean()) < 3.0 and int(np.percentile(diff, 99)) < 40, width
