@@ -83,7 +83,7 @@ bench-review: venv
 # Decode-only vs full-analysis CPU time of 3-minute 640x480 30 fps VP8 webcam clips made from
 # the evaluation photos (aim: full <= 1.5x decode, >= 40x real time, < 500 MB with every model):
 # a quiet exam (one student, room noise), one student talking throughout, and a stress mix
-# (one face, empty room, a group; speech throughout). Figures in docs/detection.md.
+# (one face, empty room, a man at a table; speech throughout). Figures in docs/detection.md.
 BENCH_FACE = $(SHARED)/data/eval/images/fr/examples__obama-480p.jpg
 BENCH_SPEECH = $(SHARED)/data/eval/audio/english.wav
 bench-detection: venv models
