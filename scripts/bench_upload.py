@@ -331,8 +331,10 @@ def main() -> int:
          "-k", args.worker_class, "-w", str(args.workers), "--threads", str(args.threads),
          "--backlog", "2048", "--keep-alive", "15", "--log-level", "warning"], cwd=REPO, env=env,
         start_new_session=True, stdout=web_log, stderr=web_log)
+    # Niced, as the deployment docs run it: analysis catches up later, uploads cannot wait.
     worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "proctor_lti", "worker", "-Q", "ml", "-c", "1",
+        ["nice", "-n", "10", str(BIN / "celery"), "-A", "proctor_lti", "worker", "-Q", "ml",
+         "-c", "1",
          "-l", "warning"], cwd=REPO, env=env, start_new_session=True,
         stdout=worker_log, stderr=worker_log)
     rows = []

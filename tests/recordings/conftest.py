@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.test.client import ClientHandler
 from django.utils import timezone
 
 from proctor_lti.exams.models import Attempt
 from proctor_lti.recordings import tokens
+from proctor_lti.recordings.upload_lane import UploadLaneMiddleware, is_upload_path
 from tests.factories import AttemptFactory, UserFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,9 +105,24 @@ def attempt(alice) -> Attempt:  # type: ignore[no-untyped-def]
                           started_at=timezone.now())
 
 
+class LaneClient(Client):
+    """Django's test client, with upload API paths through the upload lane as in wsgi.py."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        full = self.handler
+        lane = _LaneClientHandler(full.enforce_csrf_checks)
+        self.handler = lambda environ: (lane if is_upload_path(environ["PATH_INFO"])
+                                        else full)(environ)
+
+
+class _LaneClientHandler(UploadLaneMiddleware, ClientHandler):
+    pass
+
+
 @pytest.fixture
 def alice_client(alice) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
+    client = LaneClient()
     client.force_login(alice)
     return client
 

@@ -18,7 +18,7 @@ from proctor_lti.recordings import tokens
 from proctor_lti.recordings.models import Chunk
 from tests.factories import AttemptFactory
 
-from .conftest import CLUSTER, bearer, put_chunk, session_key
+from .conftest import CLUSTER, LaneClient, bearer, put_chunk, session_key
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +38,7 @@ def _chunk(client: Client, attempt: Attempt, seq: int, *, auth: str | None = Non
 
 def test_a_token_issued_to_one_session_is_refused_in_another_session_of_the_same_student(
         alice, attempt):
-    first, second = Client(), Client()
+    first, second = LaneClient(), LaneClient()
     first.force_login(alice)
     second.force_login(alice)
     assert session_key(first) != session_key(second)
