@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import cv2
+import numpy as np
+
 from .config import DetectionConfig
 from .faces import Face, YuNet, filter_faces
-from .imageops import U8, luma_stats
+from .imageops import F32, U8, luma_stats
 from .persons import Person, YoloxPersons
 from .vad import SileroVad
 
@@ -169,6 +172,43 @@ def cheap_passes(
     return out
 
 
+SCENE_GRID = (16, 12)  # blocks across and down: 40x40 px each on a 640x480 frame
+
+
+def scene_blocks(small: U8) -> F32:
+    """Mean luma of each block of a coarse grid over a frame's small copy."""
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    return np.asarray(cv2.resize(gray, SCENE_GRID, interpolation=cv2.INTER_AREA), np.float32)
+
+
+class StillScene:
+    """The picture of the last frame the confirmation pass found nobody in.
+
+    In an empty room the cheap pass finds nothing on every frame, and confirming that at
+    ``confirm_face_width`` on each of them was the largest cost of an absence. A frame whose
+    block means match the remembered picture (``still_scene_max_diff``, after removing the
+    change common to all blocks) within ``still_scene_recheck_s`` of it would give the same
+    answer, so it reuses it; a person coming into view changes the blocks they cover.
+    """
+
+    def __init__(self, cfg: DetectionConfig) -> None:
+        self.recheck_s = cfg.still_scene_recheck_s
+        self.max_diff = cfg.still_scene_max_diff
+        self.t = -np.inf
+        self.blocks: F32 | None = None
+
+    def same(self, t: float, blocks: F32) -> bool:
+        """Whether the frame at ``t`` shows the remembered empty picture."""
+        if self.blocks is None or t - self.t > self.recheck_s or t < self.t:
+            return False
+        diff = blocks - self.blocks
+        diff -= np.median(diff)
+        return float(np.abs(diff).max()) <= self.max_diff
+
+    def remember(self, t: float, blocks: F32) -> None:
+        self.t, self.blocks = t, blocks
+
+
 def analyze_video_frame(
     models: Models,
     frame: FrameSource,
@@ -176,6 +216,8 @@ def analyze_video_frame(
     *,
     want_persons: bool,
     cheap: CheapPass | None = None,
+    t: float = 0.0,
+    scene: StillScene | None = None,
 ) -> FrameResult:
     """A video frame: the cheap pass first, the accurate pass only when needed.
 
@@ -184,7 +226,9 @@ def analyze_video_frame(
     ``want_persons``, so a second person without a visible face is still
     counted). Anything else (no face, several, low confidence, YOLOX seeing a
     second person) gets the accurate pass at full resolution with YOLOX.
-    ``cheap`` is this frame's cheap pass when already run (see :func:`cheap_passes`).
+    ``cheap`` is this frame's cheap pass when already run (see :func:`cheap_passes`);
+    ``scene`` (with the frame's time ``t``) lets an unchanged empty picture skip the
+    confirmation (see :class:`StillScene`).
     """
     if cheap is None:
         (cheap,) = cheap_passes(models, [frame], cfg)
@@ -199,11 +243,16 @@ def analyze_video_frame(
     elif not raw and not want_persons and cfg.confirm_face_width:
         # Nothing at all in the small copy (the student left, or the camera
         # points away): confirm at a middle size before paying for the full pass.
+        blocks = scene_blocks(small) if scene is not None and cfg.still_scene_recheck_s else None
+        if blocks is not None and scene is not None and scene.same(t, blocks):
+            return FrameResult([], None, mean, std, False)
         mid = frame.bgr(cfg.confirm_face_width)
         again = models.faces.detect(
             mid, width=mid.shape[1], score_threshold=cfg.fast_face_threshold, nms_iou=cfg.nms_iou
         )
         if not again:
+            if blocks is not None and scene is not None:
+                scene.remember(t, blocks)
             return FrameResult([], None, mean, std, True)
     faces, persons_full, dropped = full_pass(models, frame.bgr(), cfg, need_persons=want_persons)
     return FrameResult(faces, persons_full, mean, std, True, dropped)

@@ -50,6 +50,16 @@ class DetectionConfig:
     confirm_face_width: int = 320
     """When the cheap pass sees no face at all, a pass at this width (0: skip) confirms
     it before the full pass; a face it would miss is under ~20 px on a 640 px frame."""
+    still_scene_recheck_s: float = 4.0
+    """After the confirmation pass found nobody, later frames that still show the same picture
+    (see ``still_scene_max_diff``) reuse that answer for up to this many seconds (0: confirm
+    every frame). An empty room then costs one confirmation every few seconds, not two a
+    second; anyone coming into view changes the picture and is looked at at once."""
+    still_scene_max_diff: float = 6.0
+    """Largest change of mean luma (0-255) in any block of a 16x12 grid over the frame, after
+    removing the change common to all blocks (exposure, lights), for the picture to count as
+    the same. Camera noise moves block means by about 1; a face 20 px wide on a 640 px frame
+    moves its block by 10 or more."""
     fast_face_threshold: float = 0.6
     fast_accept_score: float = 0.8
     """A cheap-pass face this confident, alone in the frame, skips the accurate pass."""

@@ -10,6 +10,7 @@ import numpy as np
 from .analyzer import (
     CheapPass,
     Models,
+    StillScene,
     analyze_image,
     analyze_video_frame,
     cheap_passes,
@@ -135,6 +136,7 @@ def observe(
     last_thumb: dict[str, float] = {}
     audio = _AudioAnalyser(m, cfg, time_offset_s)
     state = {"last_person_t": -1e9, "last_persons": 0}
+    scene = StillScene(cfg)
 
     pending: list[tuple[float, SampledFrame]] = []
 
@@ -153,7 +155,7 @@ def observe(
 
     def analyse(t: float, frame: SampledFrame, cheap: CheapPass) -> None:
         want = t - state["last_person_t"] >= cfg.person_every_s or state["last_persons"] >= 2
-        res = analyze_video_frame(m, frame, cfg, want_persons=want, cheap=cheap)
+        res = analyze_video_frame(m, frame, cfg, want_persons=want, cheap=cheap, t=t, scene=scene)
         pc = res.person_count
         if res.persons is not None:
             state["last_person_t"] = t
