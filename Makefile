@@ -83,11 +83,12 @@ bench-review: venv
 # Decode-only vs full-analysis CPU time of 3-minute 640x480 30 fps VP8 webcam clips made from
 # the evaluation photos (aim: full <= 1.5x decode, >= 40x real time, < 500 MB with every model):
 # a quiet exam (one student, room noise), one student talking throughout, and a stress mix
-# (one face, empty room, a man at a table; speech throughout). Figures in docs/detection.md.
+# (one face, empty room, a man at a table; speech throughout); then the talking and stress
+# clips as the browser sends them, 6 s segments analysed one by one. Figures in docs/detection.md.
 BENCH_FACE = $(SHARED)/data/eval/images/fr/examples__obama-480p.jpg
 BENCH_SPEECH = $(SHARED)/data/eval/audio/english.wav
 bench-detection: venv models
-	@mkdir -p var/bench
+	@mkdir -p var/bench/segments
 	@test -f var/bench/quiet.webm || $(PY) -m detection make-clip var/bench/quiet.webm \
 	  $(BENCH_FACE) --seconds 180 --fps 30 --audio silence
 	@test -f var/bench/talking.webm || $(PY) -m detection make-clip var/bench/talking.webm \
@@ -95,8 +96,17 @@ bench-detection: venv models
 	@test -f var/bench/webcam.webm || $(PY) -m detection make-clip var/bench/webcam.webm \
 	  $(BENCH_FACE) empty $(SHARED)/data/eval/images/coco/000000050811.jpg --seconds 180 \
 	  --fps 30 --audio $(BENCH_SPEECH)
+	@test -f var/bench/segments/talking-029.webm || $(PY) -m detection make-clip \
+	  var/bench/segments/talking.webm $(BENCH_FACE) --seconds 180 --fps 30 \
+	  --audio $(BENCH_SPEECH) --segment-seconds 6 >/dev/null
+	@test -f var/bench/segments/webcam-029.webm || $(PY) -m detection make-clip \
+	  var/bench/segments/webcam.webm $(BENCH_FACE) empty \
+	  $(SHARED)/data/eval/images/coco/000000050811.jpg --seconds 180 --fps 30 \
+	  --audio $(BENCH_SPEECH) --segment-seconds 6 >/dev/null
 	@for clip in quiet talking webcam; do echo "== $$clip"; \
 	  $(PY) -m detection bench var/bench/$$clip.webm --repeat 3 || exit 1; done
+	@for clip in talking webcam; do echo "== $$clip, as 30 segments of 6 s (production)"; \
+	  $(PY) -m detection bench var/bench/segments/$$clip-*.webm --repeat 3 || exit 1; done
 
 # Face/person counting accuracy on the labelled images, also under degraded conditions.
 evaluate-detection: venv models

@@ -145,7 +145,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench
 
     config = _config(args)
-    result = bench(Path(args.recording), _models(args, config), config, repeat=args.repeat)
+    paths = [Path(r) for r in args.recordings]
+    result = bench(paths, _models(args, config), config, repeat=args.repeat)
     if args.json:
         print(json.dumps(result))
     else:
@@ -155,7 +156,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_make_clip(args: argparse.Namespace) -> int:
-    from .synth import load_image, make_webm, write_y4m
+    from .synth import load_image, make_webm, split_plan, write_y4m
 
     images = [None if name == "empty" else load_image(name) for name in args.images]
     out = Path(args.output)
@@ -163,7 +164,17 @@ def cmd_make_clip(args: argparse.Namespace) -> int:
         write_y4m(out, images, args.seconds, fps=args.fps)
     else:
         per = args.seconds / len(images)
-        make_webm(out, [(img, per) for img in images], audio=args.audio, fps=args.fps)
+        plan = [(img, per) for img in images]
+        if not args.segment_seconds:
+            make_webm(out, plan, audio=args.audio, fps=args.fps)
+        else:
+            # As the browser records: MediaRecorder restarted every segment, each a WebM of
+            # its own, named OUT-000.webm, OUT-001.webm, ...
+            for i, part in enumerate(split_plan(plan, args.segment_seconds)):
+                name = out.with_name(f"{out.stem}-{i:03d}{out.suffix}")
+                make_webm(name, part, audio=args.audio, fps=args.fps)
+                print(name)
+            return 0
     print(out)
     return 0
 
@@ -199,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("bench", help="decode-only vs full-analysis CPU time")
-    s.add_argument("recording")
+    s.add_argument(
+        "recordings", nargs="+", help="one recording, or the consecutive segments of one attempt"
+    )
     s.add_argument("--sample-fps", type=float)
     s.add_argument("--repeat", type=int, default=1)
     s.add_argument("--json", action="store_true")
@@ -216,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=float, default=10.0)
     s.add_argument("--fps", type=int, default=15)
     s.add_argument("--audio", help="'silence', 'beep' or an audio file (webm only)")
+    s.add_argument(
+        "--segment-seconds",
+        type=float,
+        help="write consecutive segments of this length (OUT-000.webm, ...), as the browser does",
+    )
     s.set_defaults(func=cmd_make_clip)
     return p
 

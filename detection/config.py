@@ -79,7 +79,9 @@ class DetectionConfig:
     """On video, YOLOX also runs at least this often when the cheap pass sees exactly one
     confident face (it always runs when the face count is anything else, and on every
     frame after it has seen two or more persons). A second person whose face is never
-    visible is therefore found within this many seconds."""
+    visible is therefore found within this many seconds. The slots are counted in the
+    attempt's time (``time_offset_s`` + frame time), so 6 s segments observed one by one
+    check as often as the whole recording would."""
 
     # --- head pose ------------------------------------------------------
     yaw_threshold_deg: float = 35.0

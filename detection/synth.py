@@ -160,6 +160,26 @@ def audio_track(spec: AudioSpec, seconds: float, rate: int = AUDIO_RATE) -> F32:
     return np.tile(clip, reps)[:n].astype(np.float32)
 
 
+def split_plan(
+    segments: Sequence[tuple[ImageLike, float]], seconds: float
+) -> list[list[tuple[ImageLike, float]]]:
+    """``segments`` (image, seconds) cut into consecutive pieces of ``seconds`` each."""
+    if seconds <= 0:
+        raise ValueError("segment length must be positive")
+    pieces: list[list[tuple[ImageLike, float]]] = [[]]
+    room = seconds
+    for img, sec in segments:
+        while sec > 1e-9:
+            take = min(sec, room)
+            pieces[-1].append((img, take))
+            sec -= take
+            room -= take
+            if room <= 1e-9:
+                pieces.append([])
+                room = seconds
+    return [p for p in pieces if p]
+
+
 def make_webm(
     path: str | Path,
     segments: Sequence[tuple[ImageLike, float]],

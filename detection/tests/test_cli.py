@@ -92,3 +92,24 @@ def test_write_y4m_matches_the_fake_camera_format(
     frame = len(b"FRAME\n") + 640 * 480 * 3 // 2
     assert len(data) == len(header) + 15 * frame
     assert data[len(header) : len(header) + 6] == b"FRAME\n"
+
+
+def test_make_clip_writes_browser_like_segments_that_bench_measures_as_one_attempt(
+    tmp_path: Path,
+    model_dir: Path,
+    image: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "exam.webm"
+    args = ["make-clip", str(out), str(image(PORTRAIT)), "empty", "--seconds", "16"]
+    assert main([*args, "--segment-seconds", "6", "--audio", "silence"]) == 0
+    names = capsys.readouterr().out.split()
+    assert names == [str(tmp_path / f"exam-{i:03d}.webm") for i in range(3)]  # 6 + 6 + 4 s
+    assert main(["--model-dir", str(model_dir), "bench", *names, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["segments"] == 3
+    assert 15.5 <= result["duration_s"] <= 16.5
+    assert result["frames_analysed"] == 32  # 2 a second over the attempt
+    # The 8 s without a face (crossing the 6 s segment boundary) is one no_face flag.
+    assert result["flags"] == 1
+    assert result["full_cpu_s"] > result["decode_cpu_s"] > 0

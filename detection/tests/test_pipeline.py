@@ -114,6 +114,19 @@ def test_segments_observed_separately_merge_into_the_same_flags(
     assert report_from_observations(again).flags == flags  # idempotent, no thumbnails needed
 
 
+def test_the_periodic_person_check_follows_the_attempts_time_across_segments(
+    tmp_path: Path, models: Models, image: Callable[[str], Path]
+) -> None:
+    # One confident face: YOLOX runs only for the periodic check, once per 10 s of the
+    # attempt, wherever the 6 s segments start (not at the start of each one).
+    seg = make_webm(tmp_path / "s.webm", [(load_image(image(PORTRAIT)), 6.0)], audio="silence")
+    checked = []
+    for i in range(4):  # the attempt's 0-24 s
+        obs = observe(seg, time_offset_s=6.0 * i, models=models)
+        checked += [f.t for f in obs.frames if f.persons is not None]
+    assert checked == [0.0, 10.0, 20.0]
+
+
 def test_the_labelled_video_flags_the_audience_and_not_the_single_performer(
     models: Models, eval_dir: Path
 ) -> None:
