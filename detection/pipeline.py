@@ -140,7 +140,11 @@ def observe(
     # attempt's time, not of the segment's: production segments are 6 s long, and a check at
     # the start of every one of them cost YOLOX every 6 s instead of every 10.
     every = cfg.person_every_s
-    state = {"person_slot": math.floor(time_offset_s / every - 1e-9), "last_persons": 0}
+
+    def person_slot(at: float) -> int:
+        return math.floor(at / every) if every > 0 else 0  # 0: every frame (see `want`)
+
+    state = {"person_slot": person_slot(time_offset_s - 1e-6), "last_persons": 0}
     scene = StillScene(cfg)
 
     pending: list[tuple[float, SampledFrame]] = []
@@ -159,8 +163,8 @@ def observe(
         pending.clear()
 
     def analyse(t: float, frame: SampledFrame, cheap: CheapPass) -> None:
-        slot = math.floor((t + time_offset_s) / every)
-        want = slot != state["person_slot"] or state["last_persons"] >= 2
+        slot = person_slot(t + time_offset_s)
+        want = every <= 0 or slot != state["person_slot"] or state["last_persons"] >= 2
         res = analyze_video_frame(m, frame, cfg, want_persons=want, cheap=cheap, t=t, scene=scene)
         pc = res.person_count
         if res.persons is not None:

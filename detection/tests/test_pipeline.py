@@ -158,3 +158,11 @@ def test_small_frame_copies_from_the_yuv_planes_match_a_full_conversion(
             want = cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA)
             diff = np.abs(small.astype(np.int16) - want.astype(np.int16))
             assert float(diff.mean()) < 3.0 and int(np.percentile(diff, 99)) < 40, width
+
+
+def test_person_every_s_zero_checks_every_frame(
+    tmp_path: Path, models: Models, image: Callable[[str], Path]
+) -> None:
+    seg = make_webm(tmp_path / "s.webm", [(load_image(image(PORTRAIT)), 3.0)], audio="silence")
+    obs = observe(seg, DetectionConfig(person_every_s=0.0), time_offset_s=6.0, models=models)
+    assert obs.frames and all(f.persons is not None for f in obs.frames)
