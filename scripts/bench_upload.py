@@ -139,7 +139,7 @@ class Connection:
         await writer.drain()
         status_line = await reader.readline()
         status = int(status_line.split()[1])
-        length, close = 0, False
+        length, close, chunked = 0, False, False
         while True:
             line = await reader.readline()
             if line in (b"\r\n", b""):
@@ -149,7 +149,14 @@ class Connection:
                 length = int(value)
             elif name.lower() == b"connection" and value.strip().lower() == b"close":
                 close = True
-        await reader.readexactly(length)
+            elif name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if chunked:  # the server sets Content-Length; read a chunked answer all the same
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                await reader.readexactly(size + 2)
+            await reader.readline()
+        else:
+            await reader.readexactly(length)
         if close:
             self.close()
         return status

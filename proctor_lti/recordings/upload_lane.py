@@ -23,9 +23,12 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
 
-# Security headers; Partitioned cookies above Session, which only sets a cookie when Django's
-# get_user (upload_access's fallback) cycles the session key; Locale for translated errors.
+# Content-Length (what CommonMiddleware gives the full stack: without it gunicorn answers
+# chunked, which costs writes); security headers; Partitioned cookies above Session, which
+# only sets a cookie when Django's get_user (upload_access's fallback) cycles the session key;
+# Locale for translated errors.
 UPLOAD_LANE_MIDDLEWARE = (
+    "proctor_lti.recordings.upload_lane.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "proctor_lti.lti.middleware.PartitionedCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -38,6 +41,21 @@ UPLOAD_PATH = re.compile(
     r"/api/attempts/[^/]+/(?:upload-token|events|streams/[^/]+/chunks(?:/[^/]+)?)")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ContentLengthMiddleware:
+    """Sets Content-Length on a non-streaming response, as CommonMiddleware does in the full
+    stack. Without it gunicorn sends a keep-alive response chunked (and a client that reads
+    Content-Length only, like the upload benchmark's, loses its place on the connection)."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        response = self.get_response(request)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
 
 
 class UploadLaneMiddleware:
