@@ -62,25 +62,8 @@ def _preparing_cursor_class():  # type: ignore[no-untyped-def]
 
 
 _NOW = object()
-
-
-@cache
-def _insert_plan(model: type[models.Model]) -> tuple[list[tuple[models.Field, Any]], str]:
-    """(field, default) for every column and the INSERT head. Defaults that are the same on
-    every row (constants, empty lists or dicts) are prepared once; auto_now fields get now."""
-    plan: list[tuple[models.Field, Any]] = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            default = _NOW
-        elif not callable(field.default) or field.default in (list, dict):
-            default = field.get_db_prep_save(field.get_default(), connection)
-        else:
-            default = None  # a callable default: called for each row
-        plan.append((field, default))
-    columns = ", ".join(_q(f.column) for f, _ in plan)
-    return plan, f"INSERT INTO {_q(model._meta.db_table)} ({columns}) VALUES "
+# (field, default, plain type): see _insert_plan and _plain_type
+Plan = list[tuple[models.Field, Any, type | None]]
 
 
 # Fields whose database value is the Python value itself when it already has this exact type
@@ -101,17 +84,30 @@ def _plain_type(field: models.Field) -> type | None:
 
 
 @cache
-def _plain_types(model: type[models.Model]) -> dict[str, type | None]:
-    return {f.attname: _plain_type(f) for f, _ in _insert_plan(model)[0]}
+def _insert_plan(model: type[models.Model]) -> tuple[Plan, str]:
+    """(field, default, plain type) for every column and the INSERT head. Defaults that are
+    the same on every row (constants, empty lists or dicts) are prepared once; auto_now
+    fields get now."""
+    plan: Plan = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            default = _NOW
+        elif not callable(field.default) or field.default in (list, dict):
+            default = field.get_db_prep_save(field.get_default(), connection)
+        else:
+            default = None  # a callable default: called for each row
+        plan.append((field, default, _plain_type(field)))
+    columns = ", ".join(_q(f.column) for f, *_ in plan)
+    return plan, f"INSERT INTO {_q(model._meta.db_table)} ({columns}) VALUES "
 
 
-def _values(plan: list[tuple[models.Field, Any]], row: dict[str, Any], now: Any) -> list[Any]:
+def _values(plan: Plan, row: dict[str, Any], now: Any) -> list[Any]:
     values: list[Any] = []
-    plain = _plain_types(plan[0][0].model)
-    for field, default in plan:
+    for field, default, python_type in plan:
         if field.attname in row:
             value = row[field.attname]
-            python_type = plain[field.attname]
             if python_type is not None and (value is None or type(value) is python_type):
                 values.append(value)
             else:
@@ -261,8 +257,8 @@ def _chunk_record_sql() -> str:
     r, s = _q(Recording._meta.db_table), _q(Segment._meta.db_table)
     chunk_values = ", ".join(["%s"] * len(chunk_plan))
     # Typed, because a SELECT list does not take its types from the target columns.
-    segment_values = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f, _ in segment_plan)
-    segment_columns = ", ".join(_q(f.column) for f, _ in segment_plan)
+    segment_values = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f, *_ in segment_plan)
+    segment_columns = ", ".join(_q(f.column) for f, *_ in segment_plan)
     return (
         f"WITH c AS ({chunk_head}({chunk_values}) {_chunk_insert_tail()}), "
         f"r AS (UPDATE {r} SET {_q('bytes_stored')} = {_q('bytes_stored')} + %s "

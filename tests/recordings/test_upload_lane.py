@@ -134,6 +134,16 @@ def test_upload_errors_through_the_lane_are_the_apis_clear_json(alice_client, at
     assert not Chunk.objects.exists()
 
 
+def test_lane_answers_say_their_length_so_gunicorn_keeps_them_unchunked(alice_client, attempt):
+    body = CLUSTER + b"\x01" * 500
+    path = f"/api/attempts/{attempt.pk}/streams/webcam/chunks/0"
+    for headers in ({"Content-Type": "video/webm"}, _chunk_headers(attempt, alice_client, body)):
+        status, response_headers, content = _call("POST", path, body=body,
+                                                  cookie=_cookie(alice_client), headers=headers)
+        assert status in (401, 201), content
+        assert response_headers["content-length"] == [str(len(content))]
+
+
 def test_other_paths_keep_the_full_middleware_stack(count_messages_middleware):
     status, headers, _ = _call("GET", "/healthz")
     assert count_messages_middleware == ["/healthz"]
