@@ -6,7 +6,8 @@
 
 Starts gunicorn (sync workers, as the Dockerfile runs it; 6 processes by default, since each
 request waits on fsync and PostgreSQL) + a Celery ml worker on a separate database
-(proctor_bench, created and migrated), creates N students each in an active attempt with a
+(proctor_bench, dropped, made anew and migrated each run; its media under var/bench is
+removed afterwards unless --keep), creates N students each in an active attempt with a
 real session and upload token, then every student sends a webcam chunk (~100 KB) and a
 screen chunk (~30 KB) every 5 s plus a batch of events, from one asyncio load generator on
 loopback (its CPU is reported: it shares the machine). Every 6th webcam chunk closes a
@@ -26,6 +27,7 @@ import functools
 import hashlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,12 +50,13 @@ def setup_django(db_url: str, data_dir: Path) -> None:
     django.setup()
 
 
-def ensure_database(admin_url: str, name: str) -> None:
+def fresh_database(admin_url: str, name: str) -> None:
+    """Every run starts from an empty database, so runs compare (and tables do not grow)."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def make_students(n: int) -> list[dict]:
@@ -308,14 +311,20 @@ def main() -> int:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (more than 1 means gthread)")
-    parser.add_argument("--database", default="proctor_bench")
+    parser.add_argument("--database", default="proctor_bench",
+                        help="PostgreSQL database the bench owns: dropped and made anew each run")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the uploaded media under var/bench afterwards (about 0.6 GB "
+                             "per 500 students a minute); by default it is removed")
     args = parser.parse_args()
 
     admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     db_url = admin_url.rsplit("/", 1)[0] + "/" + args.database
     data_dir = REPO / "var" / "bench"
-    ensure_database(admin_url, args.database)
+    media_dir = data_dir / "test-media"  # MEDIA_ROOT under tests.settings
+    shutil.rmtree(media_dir, ignore_errors=True)
+    fresh_database(admin_url, args.database)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
            "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir),
            "ALLOWED_HOSTS": "127.0.0.1", "CELERY_BROKER_URL": redis_url, "LOG_LEVEL": "WARNING",
@@ -355,6 +364,8 @@ def main() -> int:
         for proc in (web, worker):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
+        if not args.keep:
+            shutil.rmtree(media_dir, ignore_errors=True)
     print("\n| students | req/s | upload Mbit/s | p50 ms | p99 ms | steady p50 / p99 ms "
           "| web CPU | PostgreSQL CPU "
           "| worker CPU | load generator CPU | whole machine CPU | chunks acked | lost | errors |")
