@@ -4,7 +4,7 @@
     source scripts/services-env.sh   # PostgreSQL and Redis on 127.0.0.1
     .venv/bin/python scripts/bench_upload.py --students 100 300 500 --duration 40
 
-Starts gunicorn (sync workers, as the Dockerfile runs it; 6 processes by default, since each
+Starts gunicorn (sync workers, as the Dockerfile runs it: 6 processes by default, since each
 request waits on fsync and PostgreSQL) + a Celery ml worker on a separate database
 (proctor_bench, dropped, made anew and migrated each run; its media under var/bench is
 removed afterwards unless --keep), creates N students each in an active attempt with a
