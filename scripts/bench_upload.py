@@ -322,8 +322,6 @@ def main() -> int:
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     db_url = admin_url.rsplit("/", 1)[0] + "/" + args.database
     data_dir = REPO / "var" / "bench"
-    media_dir = data_dir / "test-media"  # MEDIA_ROOT under tests.settings
-    shutil.rmtree(media_dir, ignore_errors=True)
     fresh_database(admin_url, args.database)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PROCTOR_TESTING": "1",
            "DATABASE_URL": db_url, "PROCTOR_DATA_DIR": str(data_dir),
@@ -337,6 +335,8 @@ def main() -> int:
     from django.conf import settings
 
     settings.CELERY_BROKER_URL = redis_url
+    media_dir = Path(settings.MEDIA_ROOT)  # the servers' media, under data_dir
+    shutil.rmtree(media_dir, ignore_errors=True)
     port = 18000 + os.getpid() % 1000
     data_dir.mkdir(parents=True, exist_ok=True)
     # Open for the servers' lifetime (closed when this process exits).
